@@ -1,0 +1,130 @@
+"""Frozen configuration dataclasses, one per component, saved as JSON with the index."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from qa.errors import InputError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class _ParseEnum(str, enum.Enum):
+    @classmethod
+    def parse(cls, value: "str | _ParseEnum") -> Any:
+        """Parse a value, with an error that lists the valid choices."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise InputError(f"unknown {cls.__name__} {value!r}; valid values: {valid}") from None
+
+
+class SearchMode(_ParseEnum):
+    HYBRID = "hybrid"
+    BM25 = "bm25"
+    DENSE = "dense"
+
+
+class FusionMethod(_ParseEnum):
+    RRF = "rrf"
+    WEIGHTED = "weighted"
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    """How documents are cut into passages.
+
+    Attributes:
+        size: target chunk length in characters; a chunk never cuts a sentence, so a single
+            long sentence may exceed it.
+        overlap: characters of trailing sentences repeated at the start of the next chunk.
+    """
+
+    size: int = 400
+    overlap: int = 100
+
+    def __post_init__(self) -> None:
+        if self.size < 50:
+            raise InputError(f"chunk size must be at least 50 characters, got {self.size}")
+        if not 0 <= self.overlap < self.size:
+            raise InputError(
+                f"chunk overlap must be between 0 and size-1 ({self.size - 1}), got {self.overlap}"
+            )
+
+
+@dataclass(frozen=True)
+class RetrieverConfig:
+    """Retrieval settings. Changing any field that affects the index triggers a rebuild."""
+
+    chunk: ChunkConfig = ChunkConfig()
+    model: str = DEFAULT_MODEL
+    mode: SearchMode = SearchMode.HYBRID
+    fusion: FusionMethod = FusionMethod.WEIGHTED
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", SearchMode.parse(self.mode))
+        object.__setattr__(self, "fusion", FusionMethod.parse(self.fusion))
+        if isinstance(self.chunk, dict):
+            object.__setattr__(self, "chunk", ChunkConfig(**self.chunk))
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise InputError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
+
+    def index_key(self) -> dict[str, Any]:
+        """The fields that shape the saved index; a change in any of them needs a rebuild."""
+        return {
+            "chunk": dataclasses.asdict(self.chunk),
+            "model": self.model,
+            "bm25_k1": self.bm25_k1,
+            "bm25_b": self.bm25_b,
+        }
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """Answer extraction settings.
+
+    Attributes:
+        model: optional name or path of a transformers question-answering model. ``None`` uses
+            the built-in reader that needs no model.
+        abstain_threshold: answers scoring below this are withheld ("not in the corpus").
+        passages: how many retrieved passages the reader looks at.
+        max_answer_chars: longest span the reader may return.
+    """
+
+    model: str | None = None
+    abstain_threshold: float = 0.35
+    passages: int = 5
+    max_answer_chars: int = 120
+
+
+T = TypeVar("T")
+
+
+def to_json(cfg: Any) -> dict[str, Any]:
+    """Serialise a config dataclass (enums as their values)."""
+    out = dataclasses.asdict(cfg)
+
+    def fix(v: Any) -> Any:
+        if isinstance(v, enum.Enum):
+            return v.value
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        return v
+
+    return fix(out)
+
+
+def from_json(cls: type[T], data: dict[str, Any]) -> T:
+    """Read a config dataclass back, ignoring unknown keys from newer versions."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})

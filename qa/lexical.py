@@ -1,0 +1,72 @@
+"""BM25 over chunk terms with rank-bm25, saved as JSON (terms and parameters, no pickle)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from qa.errors import IndexError_
+
+
+class LexicalIndex:
+    """BM25 statistics over a list of (chunk id, terms).
+
+    Adding or removing chunks recomputes document frequencies and average length from the
+    stored terms, which is cheap, so statistics always match the chunks present.
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self.ids: list[int] = []
+        self.terms: list[list[str]] = []
+        self._bm25: BM25Okapi | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, ids: Sequence[int], terms: Sequence[Sequence[str]]) -> None:
+        self.ids.extend(ids)
+        self.terms.extend(list(t) for t in terms)
+        self._refit()
+
+    def remove(self, ids: set[int]) -> None:
+        keep = [i for i, cid in enumerate(self.ids) if cid not in ids]
+        self.ids = [self.ids[i] for i in keep]
+        self.terms = [self.terms[i] for i in keep]
+        self._refit()
+
+    def _refit(self) -> None:
+        # rank-bm25 divides by the corpus size, and an all-empty corpus has no statistics.
+        if self.terms and any(self.terms):
+            # A chunk with no terms still needs a placeholder for the average-length math.
+            self._bm25 = BM25Okapi([t or ["\x00"] for t in self.terms], k1=self.k1, b=self.b)
+        else:
+            self._bm25 = None
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every chunk, in ``self.ids`` order."""
+        if self._bm25 is None or not query_terms:
+            return np.zeros(len(self.ids), dtype=np.float64)
+        return np.asarray(self._bm25.get_scores(list(query_terms)), dtype=np.float64)
+
+    def save(self, path: Path) -> None:
+        data = {"k1": self.k1, "b": self.b, "ids": self.ids, "terms": self.terms}
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "LexicalIndex":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            index = cls(float(data["k1"]), float(data["b"]))
+            index.ids = [int(i) for i in data["ids"]]
+            index.terms = [list(t) for t in data["terms"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexError_(f"BM25 state {path} is unreadable ({exc})") from exc
+        if len(index.ids) != len(index.terms):
+            raise IndexError_(f"BM25 state {path} is inconsistent (ids and terms differ)")
+        index._refit()
+        return index
