@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory, encoder):
+    idx = tmp_path_factory.mktemp("cli") / "index"
+    result = CliRunner().invoke(main, ["index", "--index", str(idx)])
+    assert result.exit_code == 0, result.output
+    return idx
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_index_reports_counts(seed_index):
+    result = run("index", "--index", seed_index)
+    assert result.exit_code == 0
+    assert "5 documents" in result.output
+
+
+def test_search_json(seed_index):
+    result = run("search", "Who founded 01.AI?", "--k", 3, "--json", "--index", seed_index)
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 3
+    assert set(hits[0]) == {
+        "doc_id", "title", "text", "start", "end", "score", "lexical_score", "dense_score", "rank",
+    }
+    assert hits[0]["doc_id"] == "000_efa03a2983bcb19c"
+    assert hits[0]["rank"] == 1
+
+
+def test_search_modes(seed_index):
+    for mode in ["bm25", "dense", "hybrid"]:
+        result = run("search", "ThreatBook XGPT", "--mode", mode, "--index", seed_index)
+        assert result.exit_code == 0 and "1." in result.output
+
+
+def test_k_is_clamped(seed_index):
+    result = run("search", "AI", "--k", 100000, "--json", "--index", seed_index)
+    assert result.exit_code == 0 and len(json.loads(result.output)) > 5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", ""], "empty"),
+        (["search", "AI", "--k", "0"], "at least 1"),
+        (["search", "AI", "--mode", "fuzzy"], "fuzzy"),
+    ],
+)
+def test_bad_arguments(args, message):
+    result = run(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_corpus(tmp_path):
+    result = run("search", "AI", "--corpus", tmp_path / "nope", "--index", tmp_path / "i")
+    assert result.exit_code == 1
+    assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_empty_corpus(tmp_path):
+    result = run("index", "--corpus", tmp_path, "--index", tmp_path / "i")
+    assert result.exit_code == 1 and "holds no" in result.output
+
+
+def test_corrupt_index_says_how_to_rebuild(tmp_path, seed_index):
+    import shutil
+
+    idx = tmp_path / "idx"
+    shutil.copytree(seed_index, idx)
+    (idx / "bm25.json").write_text("oops")
+    result = run("search", "AI", "--index", idx)
+    assert result.exit_code == 1
+    assert "qa index" in result.output and "Traceback" not in result.output
+    assert run("index", "--rebuild", "--index", idx).exit_code == 0
+    assert run("search", "AI", "--index", idx).exit_code == 0

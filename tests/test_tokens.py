@@ -1,0 +1,34 @@
+import pytest
+
+from qa.tokens import tokenize, tokenize_spans
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", []),
+        ("the of and", []),
+        ("Regulations", ["regul"]),
+        ("ThreatBook’s XGPT", ["threatbook", "xgpt"]),
+        ("ThreatBook's", ["threatbook"]),
+        ("Ｆｕｌｌｗｉｄｔｈ", ["fullwidth"]),
+    ],
+)
+def test_tokenize(text, expected):
+    assert tokenize(text) == expected
+
+
+def test_compound_names_also_give_parts():
+    terms = tokenize("Frontis.AI")
+    assert "frontis.ai" in terms and "fronti" in terms
+
+
+def test_offsets_point_at_original_text():
+    text = "Who founded 01.AI, the Beijing unicorn?"
+    for tok in tokenize_spans(text):
+        assert text[tok.start : tok.end].strip()
+    assert [text[t.start : t.end] for t in tokenize_spans(text)][:2] == ["founded", "01.AI"]
+
+
+def test_query_and_document_share_terms():
+    assert set(tokenize("When was it founded?")) & set(tokenize("which was founded in 2021"))

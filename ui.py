@@ -1,0 +1,1 @@
+"""Gradio web UI (see issue: UI). Placeholder until the UI lands."""
