@@ -141,5 +141,183 @@ def search(query, k, mode, fusion, as_json, corpus, index_dir) -> None:
         click.echo("   " + " ".join(h.chunk.text.split())[:300])
 
 
+def reply_json(assistant, reply) -> dict:
+    """A reply as ``qa ask --json`` and the HTTP API print it."""
+    docs = assistant.retriever.documents
+    a = reply.answer
+    return {
+        "question": reply.question,
+        "query": reply.query,
+        "answer": a.text if a else None,
+        "score": a.score if a else None,
+        "doc_id": a.doc_id if a else None,
+        "start": a.span.start if a else None,
+        "end": a.span.end if a else None,
+        "sentence": a.sentence if a else None,
+        "sources": list(a.sources) if a else [],
+        "citations": [docs[d].citation() for d in (a.sources if a else ())],
+        "passages": [
+            {
+                "doc_id": p.doc_id,
+                "title": p.title,
+                "text": p.text,
+                "start": p.start,
+                "end": p.end,
+                "score": p.score,
+                "highlights": [[s.start, s.end] for s in p.highlights],
+            }
+            for p in reply.passages
+        ],
+        "retrieval_ms": reply.retrieval_ms,
+        "reading_ms": reply.reading_ms,
+    }
+
+
+def _print_reply(assistant, reply) -> None:
+    from qa.highlight import mark_text
+
+    if reply.query != reply.question:
+        click.echo(f"(searched for: {reply.query})")
+    a = reply.answer
+    if a is None:
+        click.echo("Not found in the corpus. Closest passages:")
+        for p in reply.passages[:3]:
+            click.echo(f"  - {p.title}: {' '.join(p.text.split())[:200]}")
+        return
+    click.echo(f"Answer: {a.text}   (confidence {a.score:.2f})")
+    sent = a.sentence_span
+    if sent is not None:
+        rel = a.span.shift(-sent.start)
+        click.echo("  " + " ".join(mark_text(a.sentence, [rel]).split()))
+    for d in a.sources:
+        click.echo(f"  source: {assistant.retriever.documents[d].citation()} [{d}]")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--history", multiple=True, help="An earlier question (repeat, oldest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--k", default=None, type=int, help="Passages to read.")
+@click.option("--mode", type=click.Choice(MODES), default=None)
+@click.option("--reader-model", default=None, help="A transformers QA model name or folder.")
+@_corpus_opt
+@_index_opt
+def ask(question, history, as_json, k, mode, reader_model, corpus, index_dir) -> None:
+    """Answer QUESTION from the corpus."""
+    from qa.assistant import Assistant
+    from qa.config import ReaderConfig
+    from qa.retriever import clean_query
+
+    clean_query(question)
+    r = open_retriever(index_dir, corpus)
+    assistant = Assistant(r, ReaderConfig(model=reader_model))
+    reply = assistant.ask(question, list(history), k=k, mode=mode)
+    if as_json:
+        click.echo(json.dumps(reply_json(assistant, reply), ensure_ascii=False, indent=2))
+    else:
+        _print_reply(assistant, reply)
+
+
+@main.command()
+@_corpus_opt
+@_index_opt
+def chat(corpus, index_dir) -> None:
+    """Interactive questions with follow-ups. Empty line or Ctrl-D ends; /reset forgets."""
+    from qa.assistant import Assistant
+    from qa.conversation import Turn
+
+    assistant = Assistant(open_retriever(index_dir, corpus))
+    turns: list[Turn] = []
+    click.echo("Ask a question (empty line to quit, /reset to start over).")
+    while True:
+        try:
+            line = click.prompt("?", default="", show_default=False, prompt_suffix=" ")
+        except (EOFError, click.Abort):
+            break
+        line = line.strip()
+        if not line:
+            break
+        if line == "/reset":
+            turns = []
+            continue
+        try:
+            reply = assistant.ask(line, turns)
+        except QAError as exc:
+            click.echo(f"error: {exc}")
+            continue
+        _print_reply(assistant, reply)
+        a = reply.answer
+        turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
+
+
+@main.command(name="eval")
+@click.option("--questions", type=click.Path(path_type=Path), default=None,
+              help="Question file (JSON Lines). Default: eval/questions.jsonl.")
+@click.option("--squad", type=click.Path(path_type=Path), default=None,
+              help="A SQuAD v2.0 JSON file, run as an open corpus.")
+@_corpus_opt
+@click.option("--mode", type=click.Choice(MODES), default=None, help="Only this mode.")
+@click.option("--fusion", type=click.Choice(FUSIONS), default=None, help="Only this fusion.")
+@click.option("--reader-model", multiple=True, help="Also compare a transformers QA model.")
+@click.option("--threshold", type=float, default=None, help="Abstention threshold.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Write the JSON summary here.")
+@click.option("--report", type=click.Path(path_type=Path), default=None,
+              help="Write a Markdown report with a chart into this folder.")
+def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_out, report):
+    """Score the assistant on a question set or SQuAD v2.0 and compare configurations."""
+    from qa import evaluation as ev
+    from qa.documents import load_folder
+
+    if questions and squad:
+        raise click.UsageError("give --questions or --squad, not both")
+    if squad:
+        docs, qs = ev.load_squad(squad)
+        name = squad.stem
+    else:
+        qpath = questions or Path("eval/questions.jsonl")
+        if not qpath.exists():
+            raise click.ClickException(f"question file {qpath} not found; give --questions FILE")
+        qs = ev.load_questions(qpath)
+        docs = load_folder(corpus or default_corpus())
+        name = qpath.stem
+    runs = [r for r in ev.DEFAULT_RUNS
+            if (mode is None or r.mode == mode) and (fusion is None or r.mode != "hybrid"
+                                                     or r.fusion == fusion)]
+    for model in reader_model:
+        runs.append(ev.RunConfig(f"hybrid-weighted+{Path(model).name}", reader=model))
+    summary = ev.run_benchmark(docs, qs, runs=runs, threshold=threshold, name=name)
+    click.echo(ev.markdown_table(summary))
+    main_cfg = summary["configs"][summary["primary_config"]]
+    click.echo(
+        f"\n{summary['documents']} documents, {summary['chunks']} chunks, index built in "
+        f"{summary['index_build_s']:.2f} s ({summary['chunks_per_s']:.0f} chunks/s); "
+        f"threshold {main_cfg['threshold']:.3f}, calibrated on half: "
+        f"{main_cfg['calibrated_threshold']:.3f} (test-half F1 {main_cfg['test_split_f1']:.3f})"
+    )
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        click.echo(f"JSON summary: {json_out}")
+    if report:
+        click.echo(f"report: {ev.write_report(summary, report)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=7860, show_default=True, type=int)
+@_corpus_opt
+@_index_opt
+def serve(host, port, corpus, index_dir) -> None:
+    """Start the web UI and HTTP API."""
+    try:
+        import ui
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the web UI needs the ui extra ({exc}): pip install 'qa[ui]'"
+        ) from None
+    ui.serve(host=host, port=port, corpus=corpus, index=index_dir)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

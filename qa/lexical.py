@@ -24,6 +24,7 @@ class LexicalIndex:
         self.ids: list[int] = []
         self.terms: list[list[str]] = []
         self._bm25: BM25Okapi | None = None
+        self._df: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -40,6 +41,11 @@ class LexicalIndex:
         self._refit()
 
     def _refit(self) -> None:
+        df: dict[str, int] = {}
+        for terms in self.terms:
+            for t in set(terms):
+                df[t] = df.get(t, 0) + 1
+        self._df = df
         # rank-bm25 divides by the corpus size, and an all-empty corpus has no statistics.
         if self.terms and any(self.terms):
             # A chunk with no terms still needs a placeholder for the average-length math.
@@ -52,6 +58,20 @@ class LexicalIndex:
         if self._bm25 is None or not query_terms:
             return np.zeros(len(self.ids), dtype=np.float64)
         return np.asarray(self._bm25.get_scores(list(query_terms)), dtype=np.float64)
+
+    def doc_fraction(self, term: str) -> float:
+        """Share of chunks that contain the term (0 for unseen terms)."""
+        return self._df.get(term, 0) / len(self.terms) if self.terms else 0.0
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a term; unseen terms get the highest value."""
+        if self._bm25 is None:
+            return 1.0
+        value = self._bm25.idf.get(term)
+        if value is None:
+            value = max(self._bm25.idf.values(), default=1.0)
+        # rank-bm25 floors very common terms at epsilon * average idf; keep weights positive.
+        return max(float(value), 0.05)
 
     def save(self, path: Path) -> None:
         data = {"k1": self.k1, "b": self.b, "ids": self.ids, "terms": self.terms}

@@ -1,0 +1,165 @@
+"""The assistant: conversation-aware retrieval plus extractive reading, with abstention."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.config import ReaderConfig, RetrieverConfig
+from qa.conversation import Turn, rewrite
+from qa.errors import InputError
+from qa.highlight import clip
+from qa.reader import Reader
+from qa.retriever import Retriever, clean_query
+from qa.types import Answer, Hit, Passage, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_HISTORY = 20
+
+
+def load_reader(retriever: Retriever, config: ReaderConfig):
+    """The configured reader: a transformers model when one is named and loads, else the
+    built-in reader (the reason is logged)."""
+    builtin = Reader(
+        retriever.documents,
+        retriever.annotations,
+        retriever.lexical.idf,
+        config,
+        doc_fraction=retriever.lexical.doc_fraction,
+    )
+    if not config.model:
+        return builtin
+    try:
+        from qa.neural import NeuralReader
+
+        return NeuralReader(config.model, retriever.documents, config)
+    except Exception as exc:  # model missing, offline, wrong architecture, no transformers...
+        log.warning(
+            "cannot load reader model %r (%s: %s); using the built-in reader",
+            config.model,
+            type(exc).__name__,
+            exc,
+        )
+        return builtin
+
+
+class Assistant:
+    """Answers questions from a corpus, in a conversation.
+
+    Example:
+        >>> bot = Assistant.open()                      # seed corpus, ./index
+        >>> reply = bot.ask("Who founded Frontis.AI?")
+        >>> reply.answer.text
+        'Zhou Bowen'
+        >>> bot.ask("In what year was it founded?", history=["Who founded Frontis.AI?"]).query
+        'In what year was Frontis.AI founded?'
+    """
+
+    def __init__(self, retriever: Retriever, config: ReaderConfig | None = None) -> None:
+        self.retriever = retriever
+        self.config = config or ReaderConfig()
+        self.reader = load_reader(retriever, self.config)
+
+    @classmethod
+    def open(
+        cls,
+        index: str | Path | None = None,
+        corpus: str | Path | None = None,
+        retriever_config: RetrieverConfig | None = None,
+        reader_config: ReaderConfig | None = None,
+    ) -> "Assistant":
+        """Open (building or updating as needed) the index of a corpus folder."""
+        from qa.paths import default_corpus, default_index
+
+        retriever = Retriever.open(
+            index or default_index(), corpus or default_corpus(), retriever_config
+        )
+        return cls(retriever, reader_config)
+
+    def refresh(self) -> None:
+        """Rebuild the reader after the retriever's documents changed."""
+        self.reader = load_reader(self.retriever, self.config)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[str | Turn] = (),
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        fusion: str | None = None,
+        threshold: float | None = None,
+    ) -> Reply:
+        """Answer a question, using earlier questions of the conversation for context.
+
+        Args:
+            history: earlier user questions (oldest first), or ``Turn``s that also carry
+                their answers. Plain questions are answered again to learn what they were
+                about.
+            k: passages to retrieve (defaults to the reader config).
+            threshold: abstention threshold (defaults to the reader config).
+
+        Raises:
+            InputError: empty or over-long question, bad history, k < 1.
+        """
+        question = clean_query(question)
+        if isinstance(history, str):
+            raise InputError("history must be a list of earlier questions, not one string")
+        if len(history) > MAX_HISTORY:
+            history = list(history)[-MAX_HISTORY:]
+        turns = self._turns(history, mode=mode, fusion=fusion)
+        query = rewrite(question, turns) if turns else question
+        k = self.config.passages if k is None else k
+        t0 = time.perf_counter()
+        hits = self.retriever.search(query, k=k, mode=mode, fusion=fusion)
+        t1 = time.perf_counter()
+        answers = self.reader.read(query, hits) if hits else []
+        t2 = time.perf_counter()
+        limit = self.config.abstain_threshold if threshold is None else threshold
+        best = answers[0] if answers and answers[0].score >= limit else None
+        return Reply(
+            question=question,
+            query=query,
+            answer=best,
+            alternatives=tuple(answers[1:4]) if best else tuple(answers[:3]),
+            passages=tuple(self._passages(hits, answers[:1] if best else [])),
+            retrieval_ms=(t1 - t0) * 1000,
+            reading_ms=(t2 - t1) * 1000,
+        )
+
+    def _turns(self, history: Sequence[str | Turn], **kw) -> list[Turn]:
+        turns: list[Turn] = []
+        for item in history:
+            if isinstance(item, Turn):
+                turns.append(item)
+                continue
+            if not isinstance(item, str):
+                raise InputError(f"history items must be strings, got {type(item).__name__}")
+            if not item.strip():
+                continue
+            # Answer the earlier question in its own context to learn its referent.
+            reply = self.ask(item, turns, **kw)
+            a = reply.answer
+            turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
+        return turns
+
+    def _passages(self, hits: Sequence[Hit], answers: Sequence[Answer]) -> list[Passage]:
+        spans = {(a.doc_id, a.span) for a in answers}
+        out = []
+        for h in hits:
+            c = h.chunk
+            marks = clip([s for d, s in spans if d == c.doc_id], c.start, c.end)
+            out.append(
+                Passage(
+                    doc_id=c.doc_id,
+                    text=c.text,
+                    start=c.start,
+                    end=c.end,
+                    score=h.score,
+                    highlights=tuple(marks),
+                    title=self.retriever.documents[c.doc_id].title,
+                )
+            )
+        return out

@@ -1,0 +1,126 @@
+"""Follow-up questions: rewrite a question that leans on earlier turns into one that stands alone.
+
+Deterministic rules, no language model. A question with a pronoun ("it", "he", "the company")
+gets the pronoun replaced by what the previous turn was about: its answer when that answer is
+the kind of thing the pronoun can point to (a person for "he", an organisation or product for
+"it"), else the name the previous question asked about. A follow-up with no names of its own
+("And when?") borrows the previous question's content words.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.question import analyze
+from qa.tokens import tokenize
+
+_PERSONAL = r"he|she|him|his|her|hers|himself|herself"
+_THING = r"it|its|itself|they|them|their|theirs|this|that"
+_NOUN_ANAPHOR = (
+    r"(?:the|this|that) (?:company|firm|startup|start-up|organi[sz]ation|agency|model|chatbot|"
+    r"bot|regulation|rule|policy|product|tool|platform|group|person|man|woman|article|body|"
+    r"institute|program|programme|regulator|outlet|app)"
+)
+_ANAPHOR = re.compile(rf"\b(?:{_NOUN_ANAPHOR}|{_PERSONAL}|{_THING})\b", re.I)
+_POSSESSIVE = {"his", "her", "its", "their"}
+_CAP_RUN = re.compile(r"(?:[A-Z0-9][\w.&'’-]*[\w]|[A-Z])(?:\s+(?:[A-Z0-9][\w.&'’-]*[\w]|of|&))*")
+_WH_START = re.compile(
+    r"^(who|whom|whose|what|which|when|where|why|how|in|on|at|according|did|does|do|is|are|"
+    r"was|were|and|the|a|an)$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A previous turn: the user's question and, when known, the answer and its type."""
+
+    question: str
+    answer: str | None = None
+    answer_label: str = ""
+
+
+def _names(question: str) -> list[str]:
+    """Capitalised names in a question, without a sentence-initial question word."""
+    out = []
+    for m in _CAP_RUN.finditer(question):
+        words = m.group().split()
+        while words and _WH_START.match(words[0]):
+            words = words[1:]
+        name = " ".join(words)
+        name = re.sub(r"['’]s$", "", name)
+        if name and not _WH_START.match(name):
+            out.append(name)
+    return out
+
+
+def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
+    """What a pronoun in the next question most likely points to, and whether that is the
+    previous answer (rather than a name taken from the previous question)."""
+    label = turn.answer_label
+    if turn.answer:
+        if personal and label == "PERSON":
+            return turn.answer, True
+        if not personal and label not in ("PERSON", "DATE", "TIME", "CARDINAL", "PERCENT",
+                                          "MONEY", "QUANTITY", "ORDINAL", "ANCHOR", "SEG", "NP"):
+            return turn.answer, True
+    names = _names(turn.question)
+    if personal:
+        # Two capitalised words in a row are most likely a person's name ("Guo Tao").
+        people = [n for n in names if len(n.split()) >= 2 and not any(c.isdigit() for c in n)]
+        return (people or names or [None])[0], False
+    if names:
+        return max(names, key=len), False
+    return None, False
+
+
+def needs_context(question: str) -> bool:
+    """True when a question cannot stand alone: it has an anaphor, or no content of its own."""
+    if _ANAPHOR.search(question):
+        return True
+    q = analyze(question)
+    return len(q.terms) <= 1 and not q.focus
+
+
+def rewrite(question: str, history: Sequence[Turn | str]) -> str:
+    """A self-contained version of ``question`` given earlier turns (oldest first).
+
+    Example:
+        >>> rewrite("In what year was it founded?", ["Who founded Frontis.AI?"])
+        'In what year was Frontis.AI founded?'
+        >>> rewrite("Which newspaper did he speak to?", ["Who is Guo Tao?"])
+        'Which newspaper did Guo Tao speak to?'
+    """
+    turns = [t if isinstance(t, Turn) else Turn(t) for t in history if t]
+    if not turns or not needs_context(question):
+        return question
+    last = turns[-1]
+    match = _ANAPHOR.search(question)
+    if match is None:
+        # "And when?" borrows the content words of the previous question.
+        extra = [w for w in re.findall(r"[\w.’'-]+", last.question) if tokenize(w)]
+        return f"{question.rstrip('?').rstrip()} {' '.join(extra)}?".strip()
+    word = match.group().lower()
+    personal = bool(re.fullmatch(_PERSONAL, word)) or word.endswith(("person", "man", "woman"))
+    topic, from_answer, source = None, False, last
+    # Walk back through the turns until one offers a referent.
+    for turn in reversed(turns):
+        topic, from_answer = _topic(turn, personal=personal)
+        if topic:
+            source = turn
+            break
+    if not topic:
+        return question
+    replacement = f"{topic}'s" if word in _POSSESSIVE else topic
+    out = question[: match.start()] + replacement + question[match.end() :]
+    if not from_answer:
+        # A name picked from the previous question may not be what "it" meant ("When did it
+        # take effect?" after a question about China's regulation), so keep that question's
+        # other content words as context.
+        have = set(tokenize(out))
+        extra = [w for w in re.findall(r"[\w.’'-]+", source.question)
+                 if tokenize(w) and not set(tokenize(w)) <= have]
+        if extra:
+            out = f"{out} ({' '.join(extra)})"
+    return out

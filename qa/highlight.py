@@ -1,0 +1,72 @@
+"""Pure highlighting helpers: spans from offsets, rendered as text markers or escaped HTML."""
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+from qa.tokens import tokenize, tokenize_spans
+from qa.types import Span
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Sort spans and merge the ones that overlap or touch."""
+    out: list[Span] = []
+    for s in sorted(spans):
+        if out and s.start <= out[-1].end:
+            out[-1] = Span(out[-1].start, max(out[-1].end, s.end))
+        else:
+            out.append(s)
+    return out
+
+
+def clip(spans: Iterable[Span], start: int, end: int) -> list[Span]:
+    """Spans of a document clipped to ``[start, end)`` and made relative to ``start``."""
+    out = []
+    for s in spans:
+        a, b = max(s.start, start), min(s.end, end)
+        if a < b:
+            out.append(Span(a - start, b - start))
+    return out
+
+
+def term_spans(text: str, query: str) -> list[Span]:
+    """Where the query's terms occur in ``text`` (same tokenizer as BM25, so "founded"
+    matches "founding")."""
+    terms = set(tokenize(query))
+    return merge_spans(Span(t.start, t.end) for t in tokenize_spans(text) if t.term in terms)
+
+
+def mark_text(text: str, spans: Sequence[Span], open_: str = "[[", close: str = "]]") -> str:
+    """Plain text with markers around each span, e.g. ``founded by [[Lee Kai-fu]]``."""
+    out, pos = [], 0
+    for s in merge_spans(spans):
+        out += [text[pos : s.start], open_, text[s.start : s.end], close]
+        pos = s.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def mark_html(
+    text: str,
+    answer: Sequence[Span] = (),
+    terms: Sequence[Span] = (),
+    *,
+    answer_class: str = "answer",
+    term_class: str = "term",
+) -> str:
+    """HTML with every character of ``text`` escaped; only the ``<mark>`` tags are ours.
+
+    Answer spans win where they overlap query-term spans.
+    """
+    answer = merge_spans(answer)
+    terms = [t for t in merge_spans(terms) if not any(t.overlaps(a) for a in answer)]
+    tagged = sorted([(s, answer_class) for s in answer] + [(s, term_class) for s in terms])
+    out, pos = [], 0
+    for s, cls in tagged:
+        if s.start < pos:
+            continue
+        out.append(html.escape(text[pos : s.start]))
+        out.append(f'<mark class="{cls}">{html.escape(text[s.start : s.end])}</mark>')
+        pos = s.end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)

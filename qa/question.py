@@ -1,0 +1,113 @@
+"""Question analysis: what kind of answer a question wants, and its key terms.
+
+Done with patterns over the question only, so it costs microseconds at question time.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.tokens import tokenize, words
+
+PERSON = frozenset({"PERSON"})
+ORG = frozenset({"ORG", "NORP", "FAC", "PROPN"})
+DATE = frozenset({"DATE", "TIME"})
+NUMBER = frozenset({"CARDINAL", "PERCENT", "MONEY", "QUANTITY", "ORDINAL"})
+PLACE = frozenset({"GPE", "LOC", "FAC"})
+PRODUCT = frozenset({"PRODUCT", "WORK_OF_ART", "QUOTE", "PROPN", "ORG", "EVENT", "LAW"})
+DESC = frozenset({"DESC"})
+
+_ORG_NOUNS = (
+    r"compan(?:y|ies)|firms?|agenc(?:y|ies)|organi[sz]ations?|outlets?|regulators?|institutions?|"
+    r"platforms?|start-?ups?|body|consultanc(?:y|ies)|newspapers?|news agency|tech giants?|"
+    r"enterprises?|banks?|universit(?:y|ies)|groups?|sources?|publications?|government|"
+    r"manufacturers?|teams?|clubs?|brands?|news source|media|website|organi[sz]ations?|school"
+)
+_PRODUCT_NOUNS = r"models?|chatbots?|bots?|llms?|programs?|tools?|apps?|products?|services?|software"
+
+_RULES: list[tuple[str, frozenset[str], str]] = [
+    (r"\b(which|what) (person|people|man|woman|individual)\b", PERSON, "person"),
+    (r"\b(what|which) (year|date|day|month|decade|century|time|period|era)s?\b", DATE, "date"),
+    (r"^(in |on |by |since |until )?when\b|\bwhen (did|was|were|is|do|does|will)\b", DATE, "date"),
+    (r"\bhow (many|much|long|old|far|large|big|often)\b|\bwhat (percentage|percent|share|"
+     r"proportion|fraction|number|amount|portion)\b|\bwhich (round|place|rank)\b|\bby how much\b",
+     NUMBER, "number"),
+    (r"\bwhat (kind|type|sort)s? of\b|\bknown for\b|\bfocus(es)? on\b|\bposition\b|\brole\b|"
+     r"\bdescribe|\bwhat did .* call\b|\bhow did\b|\bwhat (is|are|was|were) (the )?(purpose|"
+     r"goal|aim|reason|cause|effect|impact)\b|\bwhy\b|\bwhat (must|should|does|do|did)\b",
+     DESC, "description"),
+    (rf"\b(which|what) ((\w+[ -]){{0,3}})({_ORG_NOUNS})\b", ORG, "organisation"),
+    (r"\b(which|what) (country|countries|city|cities|province|region|state|continent|nation)\b",
+     PLACE, "place"),
+    (r"\bwhere\b", PLACE | ORG | DESC, "place"),
+    (r"\bwhich person|\bwhat person|\bwho(m|se)?\b", PERSON | ORG, "person"),
+    (rf"\bnames? of\b|\bcalled\b|\bnamed\b|\b(which|what) ((\w+[ -]){{0,2}})({_PRODUCT_NOUNS})\b",
+     PRODUCT, "product"),
+]
+_COMPILED = [(re.compile(p), labels, kind) for p, labels, kind in _RULES]
+# "Who is Guo Tao?" asks for a description of a named person, not for a person.
+_WHO_IS_NAME = re.compile(r"^[Ww]ho (is|was|are|were) ([A-Z][\w.'-]*\s?){1,4}\??$")
+_CAP = re.compile(r"\b[A-Z0-9][\w.&'’-]*[A-Za-z0-9]|\b[A-Z]\b")
+_WH = {"who", "what", "when", "where", "which", "why", "how", "whom", "whose", "in", "on", "and",
+       "did", "does", "do", "is", "was", "are", "were", "according", "besides", "i", "a", "the"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """An analysed question.
+
+    Attributes:
+        expected: entity labels an answer should carry (``DESC`` for a description).
+        kind: a readable answer type: person, organisation, date, number, place, product,
+            description.
+        terms: BM25 terms of the question.
+        focus: stemmed terms of the names in the question; a sentence that answers it
+            should mention them (or its passage should).
+    """
+
+    text: str
+    kind: str
+    expected: frozenset[str]
+    terms: tuple[str, ...]
+    focus: tuple[str, ...]
+    primary: frozenset[str] = frozenset()
+
+
+def analyze(text: str) -> Question:
+    """Classify the answer type and pick out key terms of a question."""
+    low = " ".join(words(text))
+    kind, expected = "description", DESC | ORG | PRODUCT
+    if _WHO_IS_NAME.match(text.strip()):
+        kind, expected = "description", DESC
+    else:
+        for pattern, labels, name in _COMPILED:
+            if pattern.search(low):
+                kind, expected = name, labels
+                break
+    primary = _primary(low, kind, expected)
+    focus: list[str] = []
+    for m in _CAP.finditer(text):
+        word = m.group()
+        if word.lower() in _WH or word.lower().rstrip("'s’") in _WH:
+            continue
+        focus.extend(tokenize(word))
+    return Question(
+        text, kind, expected, tuple(tokenize(text)), tuple(dict.fromkeys(focus)), primary
+    )
+
+
+def _primary(low: str, kind: str, expected: frozenset[str]) -> frozenset[str]:
+    """The labels that fit the question best; the rest of ``expected`` fits less well."""
+    if kind == "number":
+        if re.search(r"\b(percentage|percent|share|proportion|fraction)\b", low):
+            return frozenset({"PERCENT"})
+        if re.search(r"\bwhich (round|place|rank)\b", low):
+            return frozenset({"ORDINAL"})
+        if re.search(r"\bhow much\b", low):
+            return frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT"})
+        return frozenset({"CARDINAL", "QUANTITY", "MONEY"})
+    if kind == "person":
+        return PERSON
+    if kind == "organisation":
+        return frozenset({"ORG"})
+    return expected
