@@ -1,1 +1,202 @@
-"""Gradio web UI (see issue: UI). Placeholder until the UI lands."""
+"""Gradio web UI and HTTP API in one server: ``qa serve`` or ``make run``.
+
+Everything shown comes from ``qa``'s public API; every piece of document or user text is
+HTML-escaped before it reaches the page, and only our own ``<mark>`` tags are added.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+import gradio as gr
+
+from qa.conversation import Turn
+from qa.errors import QAError
+from qa.highlight import mark_html, term_spans
+from qa.service import Service, create_api
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Who founded 01.AI?",
+    "When did the interim regulation take effect?",
+    "What is ThreatBook's LLM called?",
+    "How many users has Ernie Bot garnered?",
+]
+CSS = """
+mark.answer { background: #ffe066; padding: 0 2px; border-radius: 3px; }
+mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
+.qa-answer { font-size: 1.1em; }
+.qa-meta { color: #666; font-size: 0.85em; }
+.qa-passage { border: 1px solid #ddd; border-radius: 6px; padding: 8px; margin-bottom: 8px; }
+.qa-notfound { color: #a61e4d; font-weight: 600; }
+"""
+
+
+def _e(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def render_reply(service: Service, reply) -> str:
+    """The chat message for a reply, as escaped HTML."""
+    docs = service.retriever.documents
+    searched = ""
+    if reply.query != reply.question:
+        searched = f'<div class="qa-meta qa-searched">searched for: {_e(reply.query)}</div>'
+    a = reply.answer
+    if a is None:
+        return (
+            f'<div class="qa-notfound">Not found in the corpus.</div>'
+            f'<div class="qa-meta">The closest passages are shown under Sources.</div>{searched}'
+        )
+    sentence = a.sentence
+    marks = []
+    if a.sentence_span is not None:
+        marks = [a.span.shift(-a.sentence_span.start)]
+    cites = "".join(
+        f"<li>{_e(docs[d].citation())} <span class='qa-meta'>[{_e(d)}]</span></li>"
+        for d in a.sources
+    )
+    return (
+        f'<div class="qa-answer"><strong>{_e(a.text)}</strong> '
+        f'<span class="qa-meta">confidence {a.score:.2f}</span></div>'
+        f'<blockquote class="qa-sentence">{mark_html(sentence, marks)}</blockquote>'
+        f'<div class="qa-meta">Sources ({len(a.sources)}):</div><ol class="qa-cites">{cites}</ol>'
+        f"{searched}"
+    )
+
+
+def render_sources(service: Service, reply) -> str:
+    """The sources panel: top passages with the answer and query terms highlighted."""
+    if reply is None:
+        return "<p class='qa-meta'>Ask a question to see its sources.</p>"
+    parts = []
+    if reply.answer is None:
+        parts.append("<p class='qa-notfound'>Not found in the corpus — closest passages:</p>")
+    for i, p in enumerate(reply.passages, start=1):
+        body = mark_html(p.text, p.highlights, term_spans(p.text, reply.query))
+        parts.append(
+            f'<div class="qa-passage"><div class="qa-meta">#{i} · score {p.score:.3f} · '
+            f"{_e(p.title)} [{_e(p.doc_id)} {p.start}–{p.end}]</div>"
+            f"<div>{body}</div></div>"
+        )
+    return "".join(parts)
+
+
+def render_documents(service: Service) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(d['doc_id'])}</td><td>{_e(d['citation'])}</td><td>{d['chars']}</td>"
+        f"<td>{'uploaded' if d['uploaded'] else 'seed'}</td></tr>"
+        for d in service.documents()
+    )
+    return (
+        "<table class='qa-docs'><thead><tr><th>id</th><th>document</th><th>chars</th>"
+        f"<th>origin</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def build_ui(service: Service) -> gr.Blocks:
+    with gr.Blocks(title="Corpus QA") as demo:
+        gr.Markdown(
+            "## Ask the corpus\nAnswers are exact spans from the documents, highlighted where "
+            "they were found. Follow-up questions are understood in context."
+        )
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Chat", height=460, elem_id="chat")
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder="Ask a question…", show_label=False, scale=5,
+                        elem_id="question", max_lines=3,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                clear = gr.Button("New conversation", size="sm")
+                gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render_sources(service, None), elem_id="sources")
+        with gr.Accordion("Settings", open=False):
+            with gr.Row():
+                mode = gr.Radio(["hybrid", "bm25", "dense"], value="hybrid", label="Retrieval")
+                fusion = gr.Radio(["weighted", "rrf"], value="weighted", label="Fusion")
+                k = gr.Slider(1, 10, value=5, step=1, label="Passages")
+        with gr.Accordion("Corpus", open=False):
+            upload = gr.File(
+                label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
+                elem_id="upload",
+            )
+            status = gr.Markdown(elem_id="upload-status")
+            docs = gr.HTML(render_documents(service), elem_id="documents")
+            reset = gr.Button("Reset to the seed corpus", size="sm")
+
+        def respond(message, history, turns_, mode_, k_, fusion_):
+            history = list(history or [])
+            message = (message or "").strip()
+            if not message:
+                return history, gr.update(), turns_, ""
+            history.append({"role": "user", "content": _e(message)})
+            try:
+                reply = service.assistant.ask(
+                    message, list(turns_), k=int(k_), mode=mode_, fusion=fusion_
+                )
+            except QAError as exc:
+                history.append({"role": "assistant", "content": f"⚠️ {_e(exc)}"})
+                return history, gr.update(), turns_, ""
+            a = reply.answer
+            turns_ = [*turns_, Turn(reply.query, a.text if a else None,
+                                    a.answer_type if a else "")][-10:]
+            history.append({"role": "assistant", "content": render_reply(service, reply)})
+            return history, render_sources(service, reply), turns_, ""
+
+        inputs = [box, chat, turns, mode, k, fusion]
+        outputs = [chat, sources, turns, box]
+        send.click(respond, inputs, outputs, api_name="ask")
+        box.submit(respond, inputs, outputs, api_name=False)
+        clear.click(lambda: ([], render_sources(service, None), []), None,
+                    [chat, sources, turns], api_name=False)
+
+        def add_files(files, progress=gr.Progress()):
+            messages = []
+            for f in progress.tqdm(files or [], desc="Indexing"):
+                path = Path(getattr(f, "name", f))
+                original = Path(getattr(f, "orig_name", None) or path.name).name
+                try:
+                    doc_id = service.add_file(path, original)
+                    messages.append(f"✅ **{_e(original)}** indexed as `{_e(doc_id)}`")
+                except (QAError, OSError) as exc:
+                    messages.append(f"❌ **{_e(original)}** refused: {_e(exc)}")
+            return "\n\n".join(messages), render_documents(service), None
+
+        upload.upload(add_files, upload, [status, docs, upload], api_name=False)
+
+        def do_reset():
+            service.reset()
+            return "Corpus reset to the seed documents.", render_documents(service)
+
+        reset.click(do_reset, None, [status, docs], api_name=False)
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+def create_app(service: Service):
+    """The FastAPI app: HTTP API under /api, the Gradio UI at /."""
+    app = create_api(service)
+    return gr.mount_gradio_app(app, build_ui(service), path="/", css=CSS)
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, corpus=None, index=None) -> None:
+    import time
+
+    import uvicorn
+
+    t0 = time.perf_counter()
+    service = Service(corpus, index)
+    app = create_app(service)
+    print(f"ready in {time.perf_counter() - t0:.1f} s: http://{host}:{port}/", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    serve()
