@@ -110,4 +110,6 @@ def _primary(low: str, kind: str, expected: frozenset[str]) -> frozenset[str]:
         return PERSON
     if kind == "organisation":
         return frozenset({"ORG"})
+    if kind == "place":
+        return PLACE
     return expected

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from qa.annotate import Annotation
 from qa.config import ReaderConfig
-from qa.metrics import normalize_answer
+from qa.metrics import f1, normalize_answer
 from qa.question import DESC, NUMBER, Question, analyze
 from qa.tokens import tokenize, tokenize_spans
 from qa.types import Answer, Chunk, Document, Hit, Passage, Span
@@ -272,10 +272,10 @@ class Reader:
 
     @staticmethod
     def _type_score(q: Question, label: str, text: str) -> float:
+        if label in q.primary and label != "DESC":
+            return 1.0
         if DESC <= q.expected:
             return {"ANCHOR": 1.0, "QUOTE": 0.85, "NP": 0.6, "SEG": 0.6}.get(label, 0.3)
-        if label in q.primary:
-            return 1.0
         if label == "NORP":
             return 0.3
         if label in q.expected:
@@ -305,7 +305,7 @@ class Reader:
             score = min(1.0, best.score * (1 + 0.05 * (len(by_doc) - 1)))
             answers.append(self._answer(best, list(by_doc.values()), score, hits))
         answers.sort(key=lambda a: (-a.score, len(a.text)))
-        return answers
+        return _merge_agreeing(answers)
 
     def _answer(
         self, best: Candidate, support: list[Candidate], score: float, hits: Sequence[Hit]
@@ -338,5 +338,23 @@ class Reader:
         )
 
 
-def with_score(answer: Answer, score: float) -> Answer:
-    return dataclasses.replace(answer, score=score)
+def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
+    """Fold answers from other documents that say nearly the same thing ("over 100 million"
+    and "100 million") into the better-scored one, citing every source."""
+    merged: list[Answer] = []
+    for a in answers:
+        for i, m in enumerate(merged):
+            new_docs = [d for d in a.sources if d not in m.sources]
+            if new_docs and f1(a.text, m.text) >= 0.66:
+                extra = tuple(p for p in a.passages if p.doc_id in new_docs)
+                merged[i] = dataclasses.replace(
+                    m,
+                    sources=m.sources + tuple(new_docs),
+                    passages=m.passages + extra,
+                    score=min(1.0, m.score * (1 + 0.05 * len(new_docs))),
+                )
+                break
+        else:
+            merged.append(a)
+    merged.sort(key=lambda a: (-a.score, len(a.text)))
+    return merged

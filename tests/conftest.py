@@ -54,3 +54,10 @@ def tiny_docs():
     from qa.documents import make_document
 
     return [make_document(name, text) for name, text in TINY.items()]
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(seed_retriever):
+    from qa.assistant import Assistant
+
+    return Assistant(seed_retriever)

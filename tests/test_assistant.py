@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from qa.assistant import Assistant
+from qa.config import ReaderConfig
+from qa.errors import InputError
+
+
+def test_follow_up_is_rewritten_and_answered(seed_assistant):
+    reply = seed_assistant.ask("In what year was it founded?", ["Who founded Frontis.AI?"])
+    assert reply.query == "In what year was Frontis.AI founded?"
+    assert reply.answer is not None and "2021" in reply.answer.text
+
+
+def test_follow_up_uses_previous_answer(seed_assistant):
+    reply = seed_assistant.ask("What does it focus on?", ["What is ThreatBook's LLM called?"])
+    assert "XGPT" in reply.query
+    assert "internet security" in reply.answer.text
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 5000])
+def test_bad_questions(seed_assistant, bad):
+    with pytest.raises(InputError):
+        seed_assistant.ask(bad)
+
+
+def test_history_must_be_a_list(seed_assistant):
+    with pytest.raises(InputError, match="history"):
+        seed_assistant.ask("When?", "Who founded 01.AI?")
+
+
+def test_html_question_is_plain_text(seed_assistant):
+    reply = seed_assistant.ask("<b>Who founded 01.AI?</b>")
+    assert reply.answer is not None and "Lee Kai-fu" in reply.answer.text
+
+
+def test_timings_are_recorded(seed_assistant):
+    reply = seed_assistant.ask("Who founded 01.AI?")
+    assert reply.retrieval_ms > 0 and reply.reading_ms > 0
+
+
+def test_unloadable_reader_model_falls_back(seed_retriever, caplog, tmp_path):
+    bot = Assistant(seed_retriever, ReaderConfig(model=str(tmp_path / "no-such-model")))
+    assert bot.reader.name == "heuristic"
+    assert "cannot load reader model" in caplog.text
+    assert bot.ask("Who founded 01.AI?").answer is not None

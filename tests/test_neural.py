@@ -1,0 +1,45 @@
+"""The transformers reader path, on a tiny randomly initialised model built here."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from qa.assistant import Assistant  # noqa: E402
+from qa.config import ReaderConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_qa_model(tmp_path_factory):
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-qa")
+    words = sorted(
+        set("who founded the company in what year was it a by of and . , ? lee kai-fu 2021".split())
+    )
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=512,
+    )
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+def test_neural_reader_loads_and_returns_exact_spans(seed_retriever, tiny_qa_model):
+    bot = Assistant(seed_retriever, ReaderConfig(model=tiny_qa_model))
+    assert bot.reader.name == "neural"
+    reply = bot.ask("Who founded 01.AI?", threshold=0.0)
+    assert reply.answer is not None
+    a = reply.answer
+    doc = seed_retriever.documents[a.doc_id]
+    assert doc.text[a.span.start : a.span.end] == a.text
+    assert 0.0 <= a.score <= 1.0
+    for p in a.passages:
+        for h in p.highlights:
+            assert p.text[h.start : h.end] == a.text

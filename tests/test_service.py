@@ -1,0 +1,119 @@
+"""The HTTP API against the real app (seed corpus, real models)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("gradio")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from tests.conftest import SEEDS  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, encoder):
+    from qa.service import Service
+
+    root = tmp_path_factory.mktemp("svc")
+    corpus = root / "seeds"
+    shutil.copytree(SEEDS, corpus)
+    return Service(corpus=corpus, index=root / "index")
+
+
+@pytest.fixture(scope="module")
+def client(service):
+    import ui
+
+    return TestClient(ui.create_app(service))
+
+
+def test_health(client):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["documents"] == 5
+
+
+def test_search(client):
+    hits = client.post("/api/search", json={"query": "Who founded 01.AI?", "k": 3}).json()
+    assert len(hits) == 3 and hits[0]["doc_id"] == "000_efa03a2983bcb19c"
+    assert {"lexical_score", "dense_score", "rank", "start", "end"} <= set(hits[0])
+
+
+def test_ask_with_history(client):
+    body = client.post(
+        "/api/ask",
+        json={"question": "In what year was it founded?", "history": ["Who founded Frontis.AI?"]},
+    ).json()
+    assert body["query"] == "In what year was Frontis.AI founded?"
+    assert body["answer"] == "2021"
+    p = body["passages"][0]
+    assert any(p["text"][a:b] == "2021" for a, b in p["highlights"])
+
+
+def test_ask_abstains(client):
+    body = client.post("/api/ask", json={"question": "What is the capital of France?"}).json()
+    assert body["answer"] is None and body["passages"]
+
+
+@pytest.mark.parametrize(
+    "path, payload",
+    [
+        ("/api/search", {"query": ""}),
+        ("/api/search", {"query": "AI", "k": 0}),
+        ("/api/search", {"query": "AI", "mode": "fuzzy"}),
+        ("/api/search", {"k": 3}),
+        ("/api/ask", {"question": "   "}),
+        ("/api/ask", {"question": "x" * 5000}),
+        ("/api/ask", {"question": "When?", "history": "not a list"}),
+    ],
+)
+def test_bad_requests_are_4xx_json(client, path, payload):
+    r = client.post(path, json=payload)
+    assert 400 <= r.status_code < 500
+    assert r.headers["content-type"].startswith("application/json")
+    assert "Traceback" not in r.text
+
+
+def test_malformed_json(client):
+    r = client.post("/api/ask", content=b"{nope", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_ui_page_is_served(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "<html" in r.text.lower()
+
+
+def test_upload_refuses_bad_files_and_keeps_index(service, tmp_path):
+    from qa.errors import CorpusError
+
+    before = set(service.retriever.documents)
+    bad = tmp_path / "evil.exe"
+    bad.write_bytes(b"MZ")
+    with pytest.raises(CorpusError, match="unsupported"):
+        service.add_file(bad)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 garbage")
+    with pytest.raises(CorpusError):
+        service.add_file(broken)
+    assert set(service.retriever.documents) == before
+
+
+def test_upload_then_reset(service, tmp_path):
+    from qa.retriever import Retriever
+
+    doc = tmp_path / "kiwi.html"
+    doc.write_text(
+        "<html><body><article><p>The kiwi is a flightless bird native to New Zealand. "
+        "The kiwi lays the largest egg relative to its body size of any bird.</p>"
+        "</article></body></html>"
+    )
+    assert service.add_file(doc) == "kiwi"
+    reply = service.assistant.ask("Where is the kiwi bird native to?")
+    assert reply.answer is not None and "New Zealand" in reply.answer.text
+    assert "kiwi" in Retriever.load(service.index, encoder=service.retriever.encoder).documents
+    service.reset()
+    assert "kiwi" not in service.retriever.documents
+    assert "kiwi" not in Retriever.load(service.index, encoder=service.retriever.encoder).documents
