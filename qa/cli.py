@@ -319,5 +319,59 @@ def serve(host, port, corpus, index_dir) -> None:
     ui.serve(host=host, port=port, corpus=corpus, index=index_dir)
 
 
+@main.command()
+@_corpus_opt
+@click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
+@click.option("--repeat", default=3, show_default=True, help="Index builds to time.")
+def bench(corpus, questions, repeat) -> None:
+    """Speed figures: index build, search and ask latency, peak memory."""
+    import resource
+    import time
+
+    from qa.annotate import load_nlp
+    from qa.assistant import Assistant
+    from qa.dense import Encoder
+    from qa.documents import load_folder
+    from qa.evaluation import load_questions
+    from qa.metrics import percentile
+    from qa.retriever import Retriever
+
+    t0 = time.perf_counter()
+    encoder = Encoder.get()
+    encoder.encode(["warm up"])
+    load_nlp()
+    click.echo(f"models loaded in {time.perf_counter() - t0:.2f} s")
+    docs = load_folder(corpus or default_corpus())
+    builds = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = Retriever.from_documents(docs, encoder=encoder)
+        builds.append(time.perf_counter() - t)
+    click.echo(f"index build ({len(docs)} docs, {len(r.chunks)} chunks): "
+               f"best {min(builds):.3f} s, median {sorted(builds)[len(builds) // 2]:.3f} s")
+    qs = [q.question for q in load_questions(questions)] if questions.exists() else [
+        "Who founded 01.AI?"] * 50
+    bot = Assistant(r)
+    for mode in ("hybrid", "bm25", "dense"):
+        times = []
+        for q in qs:
+            encoder.encode_query.cache_clear()
+            t = time.perf_counter()
+            r.search(q, k=5, mode=mode)
+            times.append((time.perf_counter() - t) * 1000)
+        click.echo(f"search {mode:6s}: p50 {percentile(times, 50):.2f} ms, "
+                   f"p95 {percentile(times, 95):.2f} ms ({len(times)} queries, cold embedding)")
+    times = []
+    for q in qs:
+        encoder.encode_query.cache_clear()
+        t = time.perf_counter()
+        bot.ask(q)
+        times.append((time.perf_counter() - t) * 1000)
+    click.echo(f"ask (retrieval + reading): p50 {percentile(times, 50):.2f} ms, "
+               f"p95 {percentile(times, 95):.2f} ms")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    click.echo(f"peak memory (max RSS): {peak:.0f} MiB")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
