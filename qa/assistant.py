@@ -151,15 +151,5 @@ class Assistant:
         for h in hits:
             c = h.chunk
             marks = clip([s for d, s in spans if d == c.doc_id], c.start, c.end)
-            out.append(
-                Passage(
-                    doc_id=c.doc_id,
-                    text=c.text,
-                    start=c.start,
-                    end=c.end,
-                    score=h.score,
-                    highlights=tuple(marks),
-                    title=self.retriever.documents[c.doc_id].title,
-                )
-            )
+            out.append(Passage.from_hit(h, tuple(marks), self.retriever.documents[c.doc_id].title))
         return out

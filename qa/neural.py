@@ -94,8 +94,7 @@ class NeuralReader:
             score, hit, span = group[0]
             doc = self.documents[hit.chunk.doc_id]
             passages = tuple(
-                Passage(h.chunk.doc_id, h.chunk.text, h.chunk.start, h.chunk.end, h.score,
-                        (sp.shift(-h.chunk.start),), self.documents[h.chunk.doc_id].title)
+                Passage.from_hit(h, (sp.shift(-h.chunk.start),), self.documents[h.chunk.doc_id].title)
                 for _, h, sp in group
             )
             answers.append(

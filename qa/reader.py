@@ -311,20 +311,12 @@ class Reader:
         self, best: Candidate, support: list[Candidate], score: float, hits: Sequence[Hit]
     ) -> Answer:
         doc = self.documents[best.doc_id]
-        passages = []
-        for c in support:
-            chunk = c.hit.chunk
-            passages.append(
-                Passage(
-                    doc_id=c.doc_id,
-                    text=chunk.text,
-                    start=chunk.start,
-                    end=chunk.end,
-                    score=c.hit.score,
-                    highlights=(c.span.shift(-chunk.start),),
-                    title=self.documents[c.doc_id].title,
-                )
+        passages = [
+            Passage.from_hit(
+                c.hit, (c.span.shift(-c.hit.chunk.start),), self.documents[c.doc_id].title
             )
+            for c in support
+        ]
         return Answer(
             text=doc.text[best.span.start : best.span.end],
             score=score,

@@ -113,6 +113,12 @@ class Passage:
     highlights: tuple[Span, ...] = ()
     title: str = ""
 
+    @classmethod
+    def from_hit(cls, hit: "Hit", highlights: tuple[Span, ...] = (), title: str = "") -> "Passage":
+        """The hit's chunk as a passage; ``highlights`` are relative to the chunk text."""
+        c = hit.chunk
+        return cls(c.doc_id, c.text, c.start, c.end, hit.score, tuple(highlights), title)
+
 
 @dataclass(frozen=True)
 class Answer:
