@@ -139,8 +139,9 @@ class Assistant:
                 raise InputError(f"history items must be strings, got {type(item).__name__}")
             if not item.strip():
                 continue
-            # Answer the earlier question in its own context to learn its referent.
-            reply = self.ask(item, turns, **kw)
+            # Answer the earlier question in its own context to learn its referent. Its best
+            # span is used even below the abstention threshold: a pronoun needs a referent.
+            reply = self.ask(item, turns, threshold=float("-inf"), **kw)
             a = reply.answer
             turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
         return turns

@@ -25,6 +25,12 @@ _NOUN_ANAPHOR = (
 _ANAPHOR = re.compile(rf"\b(?:{_NOUN_ANAPHOR}|{_PERSONAL}|{_THING})\b", re.I)
 _POSSESSIVE = {"his", "her", "its", "their"}
 _CAP_RUN = re.compile(r"(?:[A-Z0-9][\w.&'’-]*[\w]|[A-Z])(?:\s+(?:[A-Z0-9][\w.&'’-]*[\w]|of|&))*")
+_DEFINITE = re.compile(
+    r"\bthe (?:[\w.’'-]+ ){0,5}?[\w.’'-]+(?=\s*\?|$|\s+(?:in|on|at|for|by|with|from|to|and|or|"
+    r"that|which|who|when|did|does|do|is|was|are|were|called|named)\b)"
+)
+# "the name of ...", "the number of ...": parts of the question's frame, not referents.
+_FRAME = re.compile(r"the (name|number|kind|type|percentage|share|amount|date|year|month)\b")
 _WH_START = re.compile(
     r"^(who|whom|whose|what|which|when|where|why|how|in|on|at|according|did|does|do|is|are|"
     r"was|were|and|the|a|an)$",
@@ -66,6 +72,14 @@ def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
                                           "MONEY", "QUANTITY", "ORDINAL", "ANCHOR", "SEG", "NP"):
             return turn.answer, True
     names = _names(turn.question)
+    if not personal:
+        # A definite noun phrase is what "it" most often points back to: "When did China
+        # release the interim regulation?" is about the regulation, not about China.
+        definite = [
+            m.group() for m in _DEFINITE.finditer(turn.question) if not _FRAME.match(m.group())
+        ]
+        if definite:
+            return definite[0], False
     if personal:
         # Two capitalised words in a row are most likely a person's name ("Guo Tao").
         people = [n for n in names if len(n.split()) >= 2 and not any(c.isdigit() for c in n)]

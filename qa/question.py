@@ -16,6 +16,13 @@ NUMBER = frozenset({"CARDINAL", "PERCENT", "MONEY", "QUANTITY", "ORDINAL"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 PRODUCT = frozenset({"PRODUCT", "WORK_OF_ART", "QUOTE", "PROPN", "ORG", "EVENT", "LAW"})
 DESC = frozenset({"DESC"})
+# "What unit ...", "What is the term for ...": a noun phrase, possibly a name.
+THING = frozenset({"THING"})
+_THING = re.compile(
+    r"\b(what|which) (?!is\b|are\b|was\b|were\b|does\b|did\b|do\b|has\b|have\b|had\b|can\b|"
+    r"could\b|would\b|will\b|should\b|must\b|may\b|might\b)\w+|\bwhat (is|are|was|were) (the|a|an) "
+    r"(term|name|word|type|kind|form|unit|process|method|example|measure)\b"
+)
 
 _ORG_NOUNS = (
     r"compan(?:y|ies)|firms?|agenc(?:y|ies)|organi[sz]ations?|outlets?|regulators?|institutions?|"
@@ -37,7 +44,8 @@ _RULES: list[tuple[str, frozenset[str], str]] = [
      r"goal|aim|reason|cause|effect|impact)\b|\bwhy\b|\bwhat (must|should|does|do|did)\b",
      DESC, "description"),
     (rf"\b(which|what) ((\w+[ -]){{0,3}})({_ORG_NOUNS})\b", ORG, "organisation"),
-    (r"\b(which|what) (country|countries|city|cities|province|region|state|continent|nation)\b",
+    (r"\b(which|what) (country|countries|city|cities|province|region|state|continent|nation|place|"
+     r"location|river|island|area|site|town|village|sea|ocean|mountain)s?\b",
      PLACE, "place"),
     (r"\bwhere\b", PLACE | ORG | DESC, "place"),
     (r"\bwhich person|\bwhat person|\bwho(m|se)?\b", PERSON | ORG, "person"),
@@ -71,10 +79,29 @@ class Question:
     terms: tuple[str, ...]
     focus: tuple[str, ...]
     primary: frozenset[str] = frozenset()
+    context: tuple[str, ...] = ()
+    plural: bool = False
+
+
+_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
+_PLURAL = re.compile(
+    r"\b(which|what) ((\w+[ -]){0,3})(companies|firms|giants|agencies|organi[sz]ations|"
+    r"startups|start-ups|enterprises|models|chatbots|products|people|countries|names|"
+    r"applications|tools|outlets)\b|\bnames of\b"
+)
 
 
 def analyze(text: str) -> Question:
-    """Classify the answer type and pick out key terms of a question."""
+    """Classify the answer type and pick out key terms of a question.
+
+    A trailing parenthesis holds context added by follow-up rewriting; its words count as
+    terms (``context``) but do not decide the answer type.
+    """
+    extra = _CONTEXT.search(text)
+    context = tuple(t for t in tokenize(extra.group(1)) if t) if extra else ()
+    full = text
+    if extra:
+        text = text[: extra.start()]
     low = " ".join(words(text))
     kind, expected = "description", DESC | ORG | PRODUCT
     if _WHO_IS_NAME.match(text.strip()):
@@ -84,6 +111,9 @@ def analyze(text: str) -> Question:
             if pattern.search(low):
                 kind, expected = name, labels
                 break
+        else:
+            if _THING.search(low):
+                kind, expected = "thing", THING
     primary = _primary(low, kind, expected)
     focus: list[str] = []
     for m in _CAP.finditer(text):
@@ -91,8 +121,16 @@ def analyze(text: str) -> Question:
         if word.lower() in _WH or word.lower().rstrip("'s’") in _WH:
             continue
         focus.extend(tokenize(word))
+    own = tuple(tokenize(text))
     return Question(
-        text, kind, expected, tuple(tokenize(text)), tuple(dict.fromkeys(focus)), primary
+        full,
+        kind,
+        expected,
+        own + tuple(t for t in context if t not in own),
+        tuple(dict.fromkeys(focus)),
+        primary,
+        tuple(t for t in context if t not in own),
+        bool(_PLURAL.search(low)),
     )
 
 
@@ -112,4 +150,6 @@ def _primary(low: str, kind: str, expected: frozenset[str]) -> frozenset[str]:
         return frozenset({"ORG"})
     if kind == "place":
         return PLACE
+    if kind == "product":
+        return frozenset({"PRODUCT", "WORK_OF_ART", "QUOTE"})
     return expected

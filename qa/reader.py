@@ -9,6 +9,7 @@ how little they repeat the question. Answers that agree across documents are mer
 from __future__ import annotations
 
 import bisect
+import math
 import dataclasses
 import logging
 import re
@@ -18,14 +19,14 @@ from dataclasses import dataclass
 from qa.annotate import Annotation
 from qa.config import ReaderConfig
 from qa.metrics import f1, normalize_answer
-from qa.question import DESC, NUMBER, Question, analyze
+from qa.question import DESC, NUMBER, THING, Question, analyze
 from qa.tokens import tokenize, tokenize_spans
 from qa.types import Answer, Chunk, Document, Hit, Passage, Span
 
 log = logging.getLogger(__name__)
 
 _QUOTE = re.compile(r"[“\"]([^”\"\n]{1,80})[”\"]")
-_PROPN = re.compile(r"(?:[A-Z0-9][\w.&’'-]*[\w]|[A-Z])(?:\s+(?:[A-Z0-9][\w.&’'-]*[\w]|[A-Z]|of|and|&)){0,5}")
+_PROPN = re.compile(r"(?:[A-Z0-9][\w.&’'-]*[\w]|[A-Z])(?:\s+(?:[A-Z0-9][\w.&’'-]*[\w]|[A-Z]|of|&)){0,5}")
 _SEG_SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\s[–—-]\s|\.\s)\s*")
 _TRAIL = re.compile(r"(?:[’']s|[\s.,;:!?’'\"”“)(]|\b(?:and|of|the|in|on|at|by|for|to|or))+$")
 _LEAD = re.compile(
@@ -38,6 +39,11 @@ _MONTHS = {
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday",
 }
+_WORD = re.compile(r"\w+(?:[.'’\-]\w+)*")
+_WORDISH = re.compile(r"[\w-]")
+_VERBISH = re.compile(
+    r"\b(is|are|was|were|be|been|has|have|had|will|would|can|could|said|says|best|also)\b", re.I
+)
 _ENTITY_LABELS = {
     "PERSON", "ORG", "NORP", "FAC", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
     "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL",
@@ -87,6 +93,7 @@ class Reader:
         self.doc_fraction = doc_fraction or (lambda term: 0.0)
         self.config = config or ReaderConfig()
         self._sent_cache: dict[tuple[str, int], _Sentence] = {}
+        self._meta_cache: dict[str, frozenset[str]] = {}
 
     # ----- stored annotations -------------------------------------------------------------------
     def _sentence(self, doc_id: str, span: Span) -> _Sentence:
@@ -106,6 +113,14 @@ class Reader:
             self._sent_cache[key] = s
         return s
 
+    def _meta_terms(self, doc_id: str) -> frozenset[str]:
+        terms = self._meta_cache.get(doc_id)
+        if terms is None:
+            d = self.documents[doc_id]
+            terms = frozenset(tokenize(" ".join(p for p in (d.title, d.publisher) if p)))
+            self._meta_cache[doc_id] = terms
+        return terms
+
     def _sentences_in(self, chunk: Chunk) -> list[int]:
         sents = self.annotations[chunk.doc_id].sentences
         lo = bisect.bisect_left(sents, Span(chunk.start, chunk.start))
@@ -123,7 +138,9 @@ class Reader:
         hits = list(hits)[: self.config.passages]
         if not hits or not q.terms:
             return []
-        weights = {t: self.idf(t) for t in set(q.terms)}
+        # Context words added by follow-up rewriting count less than the question's own.
+        ctx = set(q.context)
+        weights = {t: self.idf(t) * (0.4 if t in ctx else 1.0) for t in set(q.terms)}
         total = sum(weights.values())
         top_hit = max(h.score for h in hits) or 1.0
         cands: list[Candidate] = []
@@ -139,15 +156,18 @@ class Reader:
                 prev = self._sentence(doc_id, sents[i - 1]) if i > 0 else None
                 nxt = self._sentence(doc_id, sents[i + 1]) if i + 1 < len(sents) else None
                 cov_s = sum(w for t, w in weights.items() if t in cur.terms) / total
+                # A document's title and publisher are context for all of its sentences
+                # ("..., according to Benzinga?").
+                meta = self._meta_terms(doc_id)
                 window = cur.terms | (prev.terms if prev else frozenset()) | (
                     nxt.terms if nxt else frozenset()
-                )
+                ) | meta
                 cov_w = sum(w for t, w in weights.items() if t in window) / total
                 if cov_w == 0:
                     continue
                 rel = (0.7 * cov_s + 0.3 * cov_w) ** 1.5
                 if q.focus:
-                    near = cur.terms | (prev.terms if prev else frozenset())
+                    near = cur.terms | (prev.terms if prev else frozenset()) | meta
                     frac = sum(1 for f in q.focus if f in near) / len(q.focus)
                     rel *= 0.35 + 0.65 * frac
                 rel *= 0.85 + 0.15 * max(hit.score, 0.0) / top_hit if top_hit > 0 else 1.0
@@ -155,16 +175,32 @@ class Reader:
         return self._merge(cands, hits)
 
     def _candidates(self, q: Question, sent: _Sentence, rel: float, hit: Hit) -> list[Candidate]:
-        doc = self.documents[sent.doc_id]
-        text = doc.text
+        text = self.documents[sent.doc_id].text
+        qterms = set(q.terms)
+        focus = set(q.focus)
+        s0, s1 = sent.span.start, sent.span.end
         spans: dict[tuple[int, int], str] = {}
 
-        qterms = set(q.terms)
+        stext = text[s0:s1]
+        word_spans = [(m.start() + s0, m.end() + s0) for m in _WORD.finditer(stext)]
+        word_starts = [a for a, _ in word_spans]
+
+        def snap(start: int, end: int) -> tuple[int, int]:
+            # Entities can stop inside a token ("Frontis" of "Frontis.AI"): take whole tokens.
+            i = bisect.bisect_right(word_starts, start) - 1
+            if i >= 0 and word_spans[i][0] < start < word_spans[i][1]:
+                start = word_spans[i][0]
+            j = bisect.bisect_left(word_starts, end) - 1
+            if j >= 0 and word_spans[j][0] < end < word_spans[j][1]:
+                end = word_spans[j][1]
+            return start, end
 
         def add(start: int, end: int, label: str) -> None:
+            start, end = snap(start, end)
             # Trim separators and the question's own words from both edges, so that
             # "Baidu's Ernie Bot" answers "Which Baidu chatbot ...?" with "Ernie Bot".
-            for _ in range(6):
+            trimmed_focus = trimmed = False
+            for _ in range(8):
                 before = (start, end)
                 lead = _LEAD.match(text[start:end])
                 if lead:
@@ -173,25 +209,38 @@ class Reader:
                 if trail:
                     end = start + trail.start()
                 toks = tokenize_spans(text[start:end])
-                if toks and toks[0].term in qterms and toks[0].start == 0 and len(toks) > 1:
+                if len(toks) > 1 and toks[0].term in qterms and toks[0].start == 0:
+                    trimmed_focus |= toks[0].term in focus
+                    trimmed = True
                     start += toks[1].start
-                elif toks and toks[-1].term in qterms and len(toks) > 1:
+                elif len(toks) > 1 and toks[-1].term in qterms:
+                    trimmed_focus |= toks[-1].term in focus
+                    trimmed = True
                     end = start + toks[-2].end
                 if (start, end) == before:
                     break
             if end - start < 1 or end - start > self.config.max_answer_chars:
                 return
+            # Never cut a word: "Start" out of "Start-up" is not a candidate.
+            if start > 0 and _WORDISH.match(text[start - 1]) and _WORDISH.match(text[start]):
+                return
+            if end < len(text) and _WORDISH.match(text[end]) and _WORDISH.match(text[end - 1]):
+                return
+            if trimmed and label == "NP" and not trimmed_focus:
+                return  # "a particular [problem]": only the modifiers of a question word are left
+            if trimmed_focus and label == "NP":
+                # What is left of a phrase around the question's own words is a modifier of
+                # them: "smartphone giant [Xiaomi]", "[Guo Tao], an angel investor".
+                label = "APPOS"
             key = (start, end)
             # An entity label is more specific than a noun chunk or segment over the same text.
             if key not in spans or spans[key] in ("NP", "SEG", "PROPN"):
                 spans[key] = label
 
-        s0, s1 = sent.span.start, sent.span.end
         ann = self.annotations[sent.doc_id]
         for e in ann.entities:
             if e.start >= s0 and e.end <= s1 and e.label in _ENTITY_LABELS:
                 add(e.start, e.end, e.label)
-        stext = text[s0:s1]
         for m in _QUOTE.finditer(stext):
             add(s0 + m.start(1), s0 + m.end(1), "QUOTE")
         for m in _PROPN.finditer(stext):
@@ -201,8 +250,14 @@ class Reader:
             if word.replace(".", "").replace(",", "").isdigit() or word.lower() in _MONTHS:
                 continue
             add(s0 + m.start(), s0 + m.end(), "PROPN")
+        # Word positions, to measure distances in words rather than characters.
+        words = word_starts
+        occ: dict[str, list[int]] = {}
+        for t, p in sent.token_pos:
+            if t in qterms:
+                occ.setdefault(t, []).append(bisect.bisect_right(words, p) - 1)
         wants_desc = bool(q.expected & DESC)
-        if wants_desc or q.expected & NUMBER:
+        if wants_desc or q.expected & (NUMBER | THING):
             lo = bisect.bisect_left(ann.noun_chunks, Span(s0, s0))
             for nc in ann.noun_chunks[lo:]:
                 if nc.start >= s1:
@@ -215,78 +270,94 @@ class Reader:
                 if m.start() > pos:
                     add(s0 + pos, s0 + m.start(), "SEG")
                 pos = m.end()
-            # The words right after the question's last matched word ("known for ___",
-            # "Guo Tao, ___,") and right before its first ("___ XinYi Tech").
-            matched = [p for t, p in sent.token_pos if t in qterms]
+            matched = sorted(p for t, p in sent.token_pos if t in qterms)
             if matched:
-                after = max(matched)
+                # The words right after the question's last matched word ("known for ___").
+                after = matched[-1]
                 word = re.match(r"[\w.’'-]+", text[after:s1])
                 rest = after + (word.end() if word else 0)
                 rest += len(text[rest:s1]) - len(text[rest:s1].lstrip(" ,;:–—-(\"“”"))
                 stop = _SEG_SPLIT.search(text[rest:s1] + ",")
                 if stop and stop.start() > 0:
                     add(rest, rest + stop.start(), "ANCHOR")
-                first = min(matched)
-                head = text[s0:first]
-                cut = max((m.end() for m in _SEG_SPLIT.finditer(head)), default=0)
-                if first - (s0 + cut) > 2:
-                    add(s0 + cut, first, "ANCHOR")
+                # Short gaps between matched words ("JD.com ___ Zhou Bowen").
+                for a, b in zip(matched, matched[1:]):
+                    w = re.match(r"[\w.’'-]+", text[a:s1])
+                    gap_start = a + (w.end() if w else 0)
+                    gap = text[gap_start:b]
+                    if (
+                        0 < len(gap.split()) <= 6
+                        and not _SEG_SPLIT.search(gap.strip(" ,"))
+                        and not _VERBISH.search(gap)
+                    ):
+                        add(gap_start, b, "GAP")
 
-        positions: dict[str, list[int]] = {}
-        for t, p in sent.token_pos:
-            if t in qterms:
-                positions.setdefault(t, []).append(p)
-        pweight = {t: self.idf(t) for t in positions}
-        psum = sum(pweight.values())
+        weights = {t: self.idf(t) for t in occ}
+        wsum = sum(weights.values())
         out = []
         for (start, end), label in spans.items():
-            cterms = tokenize(text[start:end])
+            ctext = text[start:end]
+            cterms = tokenize(ctext)
             if cterms:
                 overlap = sum(1 for t in cterms if t in qterms) / len(cterms)
             else:
                 overlap = 0.0
-                if not any(ch.isdigit() for ch in text[start:end]):
+                if not any(ch.isdigit() for ch in ctext):
                     continue
             if overlap >= 0.999:
                 continue  # repeats the question
-            tscore = self._type_score(q, label, text[start:end])
+            tscore = self._type_score(q, label, ctext)
             if tscore <= 0:
                 continue
-            if positions:
-                # IDF-weighted closeness to each matched question word: near the rare words
-                # ("founded", "01.AI") matters more than near common ones ("AI").
-                prox = 0.0
-                for t, ps in positions.items():
-                    d = min((start - p) if p < start else max(p - end, 0) for p in ps)
-                    prox += pweight[t] / (1.0 + d / 25.0)
-                prox /= psum
-            else:
-                prox = 0.3
             if cterms and min(self.doc_fraction(t) for t in cterms) > 0.2:
                 tscore *= 0.4  # "AI", "LLMs": words all over the corpus are rarely the answer
-            nw = len(text[start:end].split())
-            length = 1.0 if nw <= (12 if label in ("SEG", "NP", "QUOTE") else 6) else 0.8
-            score = rel * (0.3 + 0.5 * tscore + 0.2 * prox) * (1 - 0.6 * overlap) * length
+            if occ:
+                # IDF-weighted closeness, in words, to each matched question word: being next
+                # to the rare words ("founded", "01.AI") matters more than to common ones.
+                w0 = bisect.bisect_right(words, start) - 1
+                w1 = bisect.bisect_left(words, end) - 1
+                prox = 0.0
+                for t, idxs in occ.items():
+                    d = min(max(w0 - i - 1, i - w1 - 1, 0) for i in idxs)
+                    prox += weights[t] * math.exp(-d / 3.0)
+                prox /= wsum
+            else:
+                prox = 0.0
+            nw = len(ctext.split())
+            length = 1.0 if nw <= (12 if label in _PHRASES else 6) else 0.8
+            score = (
+                rel
+                * (_W_BASE + _W_TYPE * tscore + _W_PROX * prox)
+                * (1 - 0.6 * overlap)
+                * length
+            )
             out.append(Candidate(sent.doc_id, Span(start, end), label, sent.span, score, hit))
         return out
 
     @staticmethod
     def _type_score(q: Question, label: str, text: str) -> float:
         if label in q.primary and label != "DESC":
-            return 1.0
+            return _sub_type(q, text)
         if DESC <= q.expected:
-            return {"ANCHOR": 1.0, "QUOTE": 0.85, "NP": 0.6, "SEG": 0.6}.get(label, 0.3)
+            return _DESC_SCORES.get(label, 0.3)
+        if q.kind == "thing":
+            return _THING_SCORES.get(label, 0.8 if label in _NAME_LABELS else 0.3)
+        if q.kind == "number":
+            if label == "ORDINAL":
+                return 0.2
+            if label in NUMBER:
+                return 0.4
+            return 0.3 if label == "NP" and any(c.isdigit() for c in text) else 0.0
+        if q.kind == "date":
+            return 0.0
         if label == "NORP":
             return 0.3
         if label in q.expected:
-            return 0.7
-        if q.expected & NUMBER:
-            return 0.4 if label == "NP" and any(c.isdigit() for c in text) else 0.0
-        if label == "PROPN":
-            return 0.5
-        if label in ("QUOTE",) and "PRODUCT" in q.expected:
-            return 0.9
+            return 0.75
+        if label in _NAME_LABELS:
+            return 0.6
         return 0.0
+
 
     def _merge(self, cands: list[Candidate], hits: Sequence[Hit]) -> list[Answer]:
         groups: dict[str, list[Candidate]] = {}
@@ -350,3 +421,29 @@ def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
             merged.append(a)
     merged.sort(key=lambda a: (-a.score, len(a.text)))
     return merged
+
+
+_W_BASE, _W_TYPE, _W_PROX = 0.2, 0.4, 0.4
+_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP")
+_DESC_SCORES = {"ANCHOR": 1.0, "APPOS": 1.0, "GAP": 0.6, "QUOTE": 0.85, "NP": 0.6, "SEG": 0.6}
+_THING_SCORES = {"NP": 1.0, "QUOTE": 0.9, "APPOS": 0.8, "ANCHOR": 0.5, "GAP": 0.5, "SEG": 0.4}
+_NAME_LABELS = {
+    "PERSON", "ORG", "NORP", "FAC", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+    "LANGUAGE", "PROPN", "QUOTE",
+}
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+
+
+def _sub_type(q: Question, text: str) -> float:
+    """1.0, less when a date question asks for a month or a year the span does not name."""
+    if q.kind != "date":
+        return 1.0
+    low = q.text.lower()
+    words = set(re.findall(r"\w+", text.lower()))
+    if re.search(r"\bmonths?\b", low) and not words & _MONTHS:
+        return 0.6
+    if re.search(r"\byears?\b", low) and not _YEAR.search(text):
+        return 0.6
+    if re.search(r"\bdate\b", low) and not re.search(r"\d", text):
+        return 0.7
+    return 1.0
