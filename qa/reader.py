@@ -58,6 +58,7 @@ class Candidate:
     sentence: Span
     score: float
     hit: Hit
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,13 @@ class Reader:
                 * (1 - 0.6 * overlap)
                 * length
             )
-            out.append(Candidate(sent.doc_id, Span(start, end), label, sent.span, score, hit))
+            # Ranking uses closeness to the question's words; confidence (what abstention is
+            # decided on) asks only whether the sentence covers the question and the span has
+            # the wanted type.
+            conf = rel * (0.5 + 0.5 * tscore) * (1 - 0.6 * overlap)
+            out.append(
+                Candidate(sent.doc_id, Span(start, end), label, sent.span, score, hit, conf)
+            )
         return out
 
     @staticmethod
@@ -373,10 +380,11 @@ class Reader:
             for c in group:
                 if c.score >= 0.5 * best.score and c.doc_id not in by_doc:
                     by_doc[c.doc_id] = c
-            score = min(1.0, best.score * (1 + 0.05 * (len(by_doc) - 1)))
-            answers.append(self._answer(best, list(by_doc.values()), score, hits))
-        answers.sort(key=lambda a: (-a.score, len(a.text)))
-        return _merge_agreeing(answers)
+            rank = best.score * (1 + 0.05 * (len(by_doc) - 1))
+            conf = min(1.0, best.confidence * (1 + 0.05 * (len(by_doc) - 1)))
+            answers.append((rank, self._answer(best, list(by_doc.values()), conf, hits)))
+        answers.sort(key=lambda ra: (-ra[0], len(ra[1].text)))
+        return _merge_agreeing([a for _, a in answers])
 
     def _answer(
         self, best: Candidate, support: list[Candidate], score: float, hits: Sequence[Hit]
@@ -403,7 +411,7 @@ class Reader:
 
 def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
     """Fold answers from other documents that say nearly the same thing ("over 100 million"
-    and "100 million") into the better-scored one, citing every source."""
+    and "100 million") into the better-ranked one, citing every source. Order is kept."""
     merged: list[Answer] = []
     for a in answers:
         for i, m in enumerate(merged):
@@ -419,7 +427,6 @@ def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
                 break
         else:
             merged.append(a)
-    merged.sort(key=lambda a: (-a.score, len(a.text)))
     return merged
 
 
