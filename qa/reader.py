@@ -41,6 +41,9 @@ _MONTHS = {
 }
 _WORD = re.compile(r"\w+(?:[.'’\-]\w+)*")
 _WORDISH = re.compile(r"[\w-]")
+_PP_CUT = re.compile(r"\s+(?:in|at|on|for|from|with|by|to|since|during|after|before|as|which|that)\s")
+# Coordination between clauses: a span across one is less likely to answer about the other.
+_CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|as well as)\b|;|\bas well as\b")
 _VERBISH = re.compile(
     r"\b(is|are|was|were|be|been|has|have|had|will|would|can|could|said|says|best|also)\b", re.I
 )
@@ -272,15 +275,22 @@ class Reader:
                     add(s0 + pos, s0 + m.start(), "SEG")
                 pos = m.end()
             matched = sorted(p for t, p in sent.token_pos if t in qterms)
-            if matched:
-                # The words right after the question's last matched word ("known for ___").
-                after = matched[-1]
+            matched_words = {bisect.bisect_right(words, p) - 1 for p in matched}
+            for after in matched:
+                # The words right after a run of the question's words ("known for ___").
+                if bisect.bisect_right(words, after) in matched_words:
+                    continue  # not the end of the run
                 word = re.match(r"[\w.’'-]+", text[after:s1])
                 rest = after + (word.end() if word else 0)
                 rest += len(text[rest:s1]) - len(text[rest:s1].lstrip(" ,;:–—-(\"“”"))
                 stop = _SEG_SPLIT.search(text[rest:s1] + ",")
-                if stop and stop.start() > 0:
+                if stop and stop.start() > 0 and not _VERBISH.search(text[rest : rest + stop.start()]):
                     add(rest, rest + stop.start(), "ANCHOR")
+                    # The same without a trailing phrase ("internet security [in China]").
+                    cut = _PP_CUT.search(text[rest : rest + stop.start()])
+                    if cut and len(text[rest : rest + cut.start()].split()) >= 2:
+                        add(rest, rest + cut.start(), "ANCHOR")
+            if matched:
                 # Short gaps between matched words ("JD.com ___ Zhou Bowen").
                 for a, b in zip(matched, matched[1:]):
                     w = re.match(r"[\w.’'-]+", text[a:s1])
@@ -295,6 +305,7 @@ class Reader:
 
         weights = {t: self.idf(t) for t in occ}
         wsum = sum(weights.values())
+        breaks = [bisect.bisect_right(words, s0 + m.start()) for m in _CLAUSE_BREAK.finditer(stext)]
         out = []
         for (start, end), label in spans.items():
             ctext = text[start:end]
@@ -319,7 +330,10 @@ class Reader:
                 w1 = bisect.bisect_left(words, end) - 1
                 prox = 0.0
                 for t, idxs in occ.items():
-                    d = min(max(w0 - i - 1, i - w1 - 1, 0) for i in idxs)
+                    d = min(
+                        max(w0 - i - 1, i - w1 - 1, 0) + 4 * _crossed(breaks, i, w0, w1)
+                        for i in idxs
+                    )
                     prox += weights[t] * math.exp(-d / 3.0)
                 prox /= wsum
             else:
@@ -439,6 +453,12 @@ _NAME_LABELS = {
     "LANGUAGE", "PROPN", "QUOTE",
 }
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+
+
+def _crossed(breaks: list[int], i: int, w0: int, w1: int) -> int:
+    """How many clause breaks lie between word ``i`` and the span of words ``[w0, w1]``."""
+    lo, hi = (i, w0) if i < w0 else (w1, i)
+    return sum(1 for b in breaks if lo < b <= hi)
 
 
 def _sub_type(q: Question, text: str) -> float:
