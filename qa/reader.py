@@ -43,6 +43,8 @@ _WORD = re.compile(r"\w+(?:[.'’\-]\w+)*")
 _WORDISH = re.compile(r"[\w-]")
 _PP_CUT = re.compile(r"\s+(?:in|at|on|for|from|with|by|to|since|during|after|before|as|which|that)\s")
 # Coordination between clauses: a span across one is less likely to answer about the other.
+# A comma inside a list of names ("Baidu, Alibaba, and ByteDance") does not end the clause.
+_RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b(?:[^,;]|,\s*(?:and\s+)?[A-Z0-9])*,")
 _CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|as well as)\b|;|\bas well as\b")
 _VERBISH = re.compile(
     r"\b(is|are|was|were|be|been|has|have|had|will|would|can|could|said|says|best|also)\b", re.I
@@ -138,6 +140,11 @@ class Reader:
     # ----- reading ------------------------------------------------------------------------------
     def read(self, question: str | Question, hits: Sequence[Hit]) -> list[Answer]:
         """Ranked answers (best first), agreement-merged. Empty when nothing fits."""
+        hits = list(hits)[: self.config.passages]
+        return self._merge(self.candidates(question, hits), hits)
+
+    def candidates(self, question: str | Question, hits: Sequence[Hit]) -> list[Candidate]:
+        """Every scored candidate span, before merging (for inspection and tuning)."""
         q = question if isinstance(question, Question) else analyze(question)
         hits = list(hits)[: self.config.passages]
         if not hits or not q.terms:
@@ -176,14 +183,14 @@ class Reader:
                     rel *= 0.35 + 0.65 * frac
                 rel *= 0.85 + 0.15 * max(hit.score, 0.0) / top_hit if top_hit > 0 else 1.0
                 cands.extend(self._candidates(q, cur, rel, hit))
-        return self._merge(cands, hits)
+        return cands
 
     def _candidates(self, q: Question, sent: _Sentence, rel: float, hit: Hit) -> list[Candidate]:
         text = self.documents[sent.doc_id].text
         qterms = set(q.terms)
         focus = set(q.focus)
         s0, s1 = sent.span.start, sent.span.end
-        spans: dict[tuple[int, int], str] = {}
+        spans: dict[tuple[int, int], set[str]] = {}
 
         stext = text[s0:s1]
         word_spans = [(m.start() + s0, m.end() + s0) for m in _WORD.finditer(stext)]
@@ -201,6 +208,10 @@ class Reader:
 
         def add(start: int, end: int, label: str) -> None:
             start, end = snap(start, end)
+            # A phrase right before or after a name from the question describes it.
+            nxt = tokenize_spans(text[end : min(end + 40, s1)])
+            prv = tokenize_spans(text[max(start - 40, s0) : start])
+            beside_focus = bool(nxt and nxt[0].term in focus) or bool(prv and prv[-1].term in focus)
             # Trim separators and the question's own words from both edges, so that
             # "Baidu's Ernie Bot" answers "Which Baidu chatbot ...?" with "Ernie Bot".
             trimmed_focus = trimmed = False
@@ -230,16 +241,21 @@ class Reader:
                 return
             if end < len(text) and _WORDISH.match(text[end]) and _WORDISH.match(text[end - 1]):
                 return
-            if trimmed and label == "NP" and not trimmed_focus:
+            if label in ("ANCHOR", "APPOS") and text[start].isupper():
+                return  # descriptions are common nouns; a capitalised rest is part of a name
+            if trimmed and label == "NP" and not (trimmed_focus or beside_focus):
                 return  # "a particular [problem]": only the modifiers of a question word are left
-            if trimmed_focus and label == "NP":
+            if (
+                (trimmed_focus or (trimmed and beside_focus))
+                and label == "NP"
+                and not text[start].isupper()  # descriptions are common nouns
+            ):
                 # What is left of a phrase around the question's own words is a modifier of
                 # them: "smartphone giant [Xiaomi]", "[Guo Tao], an angel investor".
                 label = "APPOS"
-            key = (start, end)
-            # An entity label is more specific than a noun chunk or segment over the same text.
-            if key not in spans or spans[key] in ("NP", "SEG", "PROPN"):
-                spans[key] = label
+            # A span may be an entity, a quotation and a noun chunk at once; each label is
+            # kept and the one that fits the question best is used.
+            spans.setdefault((start, end), set()).add(label)
 
         ann = self.annotations[sent.doc_id]
         for e in ann.entities:
@@ -254,6 +270,17 @@ class Reader:
             if word.replace(".", "").replace(",", "").isdigit() or word.lower() in _MONTHS:
                 continue
             add(s0 + m.start(), s0 + m.end(), "PROPN")
+        # Lists of names ("Baidu, Alibaba, and ByteDance") for questions asking for several.
+        if q.plural:
+            names = sorted(k for k, labs in spans.items() if labs & _NAME_LABELS)
+            run: list[tuple[int, int]] = []
+            for k in names + [(10**9, 10**9)]:
+                if run and _LIST_SEP.fullmatch(text[run[-1][1] : k[0]] if k[0] < 10**9 else "x"):
+                    run.append(k)
+                    continue
+                if len(run) >= 2:
+                    add(run[0][0], run[-1][1], "LIST")
+                run = [k] if k[0] < 10**9 else []
         # Word positions, to measure distances in words rather than characters.
         words = word_starts
         occ: dict[str, list[int]] = {}
@@ -280,6 +307,9 @@ class Reader:
                 # The words right after a run of the question's words ("known for ___").
                 if bisect.bisect_right(words, after) in matched_words:
                     continue  # not the end of the run
+                run_term = next(t for t, p in sent.token_pos if p == after)
+                if self.doc_fraction(run_term) > 0.2:
+                    continue  # after "AI" or "LLMs" comes anything
                 word = re.match(r"[\w.’'-]+", text[after:s1])
                 rest = after + (word.end() if word else 0)
                 rest += len(text[rest:s1]) - len(text[rest:s1].lstrip(" ,;:–—-(\"“”"))
@@ -288,7 +318,11 @@ class Reader:
                     add(rest, rest + stop.start(), "ANCHOR")
                     # The same without a trailing phrase ("internet security [in China]").
                     cut = _PP_CUT.search(text[rest : rest + stop.start()])
-                    if cut and len(text[rest : rest + cut.start()].split()) >= 2:
+                    if (
+                        cut
+                        and q.kind != "place"
+                        and len(text[rest : rest + cut.start()].split()) >= 2
+                    ):
                         add(rest, rest + cut.start(), "ANCHOR")
             if matched:
                 # Short gaps between matched words ("JD.com ___ Zhou Bowen").
@@ -306,8 +340,16 @@ class Reader:
         weights = {t: self.idf(t) for t in occ}
         wsum = sum(weights.values())
         breaks = [bisect.bisect_right(words, s0 + m.start()) for m in _CLAUSE_BREAK.finditer(stext)]
+        # Words of a relative clause (", which is best known for ...,") do not separate the
+        # clause's head from what follows it.
+        clause = [0] * len(words)
+        for n, m in enumerate(_RELATIVE.finditer(stext), start=1):
+            a = bisect.bisect_left(words, s0 + m.start())
+            b = bisect.bisect_left(words, s0 + m.end())
+            for k in range(a, min(b, len(words))):
+                clause[k] = n
         out = []
-        for (start, end), label in spans.items():
+        for (start, end), labels in spans.items():
             ctext = text[start:end]
             cterms = tokenize(ctext)
             if cterms:
@@ -318,7 +360,9 @@ class Reader:
                     continue
             if overlap >= 0.999:
                 continue  # repeats the question
-            tscore = self._type_score(q, label, ctext)
+            tscore, label = max((self._type_score(q, lab, ctext), lab) for lab in labels)
+            if q.plural and label != "LIST" and label in _NAME_LABELS:
+                tscore *= 0.7  # one name when the question asks for several
             if tscore <= 0:
                 continue
             if cterms and min(self.doc_fraction(t) for t in cterms) > 0.2:
@@ -331,7 +375,7 @@ class Reader:
                 prox = 0.0
                 for t, idxs in occ.items():
                     d = min(
-                        max(w0 - i - 1, i - w1 - 1, 0) + 4 * _crossed(breaks, i, w0, w1)
+                        _gap(clause, i, w0, w1) + 6 * _crossed(breaks, i, w0, w1)
                         for i in idxs
                     )
                     prox += weights[t] * math.exp(-d / 3.0)
@@ -357,28 +401,35 @@ class Reader:
 
     @staticmethod
     def _type_score(q: Question, label: str, text: str) -> float:
+        if label == "LIST":
+            return 1.0 if q.plural else 0.3
         if label in q.primary and label != "DESC":
             return _sub_type(q, text)
-        if DESC <= q.expected:
-            return _DESC_SCORES.get(label, 0.3)
+        if label in _PHRASES:
+            if DESC <= q.expected:
+                # "Where does he work?" is better answered by a place or an organisation.
+                return _DESC_SCORES.get(label, 0.3) * (0.6 if q.kind == "place" else 1.0)
+            if q.kind == "thing":
+                return _THING_SCORES.get(label, 0.3)
+            if q.kind == "number":
+                return 0.3 if label == "NP" and any(c.isdigit() for c in text) else 0.0
+            if label == "QUOTE" and q.kind in ("product", "organisation"):
+                return 0.8
+            return 0.0
+        # A named entity (or capitalised name) that is not of the wanted type.
         if q.kind == "thing":
-            return _THING_SCORES.get(label, 0.8 if label in _NAME_LABELS else 0.3)
+            return 0.8
         if q.kind == "number":
-            if label == "ORDINAL":
-                return 0.2
-            if label in NUMBER:
-                return 0.4
-            return 0.3 if label == "NP" and any(c.isdigit() for c in text) else 0.0
-        if q.kind == "date":
+            return 0.2 if label == "ORDINAL" else 0.4 if label in NUMBER else 0.0
+        if q.kind == "date" or label in NUMBER or label in ("DATE", "TIME"):
             return 0.0
         if label == "NORP":
             return 0.3
+        if q.kind == "person":
+            return 0.5 if label in ("ORG", "PROPN") else 0.3
         if label in q.expected:
             return 0.75
-        if label in _NAME_LABELS:
-            return 0.6
-        return 0.0
-
+        return 0.6 if label in _NAME_LABELS else 0.0
 
     def _merge(self, cands: list[Candidate], hits: Sequence[Hit]) -> list[Answer]:
         groups: dict[str, list[Candidate]] = {}
@@ -445,7 +496,8 @@ def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
 
 
 _W_BASE, _W_TYPE, _W_PROX = 0.2, 0.4, 0.4
-_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP")
+_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP", "LIST")
+_LIST_SEP = re.compile(r"[”\"]?(?:,\s*|\s+and\s+|,\s+and\s+|\s*&\s*)[“\"]?")
 _DESC_SCORES = {"ANCHOR": 1.0, "APPOS": 1.0, "GAP": 0.6, "QUOTE": 0.85, "NP": 0.6, "SEG": 0.6}
 _THING_SCORES = {"NP": 1.0, "QUOTE": 0.9, "APPOS": 0.8, "ANCHOR": 0.5, "GAP": 0.5, "SEG": 0.4}
 _NAME_LABELS = {
@@ -453,6 +505,14 @@ _NAME_LABELS = {
     "LANGUAGE", "PROPN", "QUOTE",
 }
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+
+
+def _gap(clause: list[int], i: int, w0: int, w1: int) -> int:
+    """Words between word ``i`` and the span ``[w0, w1]``, not counting those of a relative
+    clause that holds neither end."""
+    lo, hi = (i + 1, w0) if i < w0 else (w1 + 1, i) if i > w1 else (0, 0)
+    ends = {clause[i], clause[min(max(w0, 0), len(clause) - 1)]}
+    return sum(1 for k in range(lo, hi) if clause[k] == 0 or clause[k] in ends)
 
 
 def _crossed(breaks: list[int], i: int, w0: int, w1: int) -> int:
