@@ -81,8 +81,14 @@ class Question:
     primary: frozenset[str] = frozenset()
     context: tuple[str, ...] = ()
     plural: bool = False
+    descriptors: tuple[str, ...] = ()
 
 
+# Words about the question itself, not about the facts asked for ("the name of", "mentioned
+# in the article"): a sentence does not need them to answer.
+_FRAME_TERMS = frozenset(
+    tokenize("name named mentioned article text document passage story kind type sort described")
+)
 _CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
 _PLURAL = re.compile(
     r"\b(which|what) ((\w+[ -]){0,3})(companies|firms|giants|agencies|organi[sz]ations|"
@@ -121,7 +127,7 @@ def analyze(text: str) -> Question:
         if word.lower() in _WH or word.lower().rstrip("'s’") in _WH:
             continue
         focus.extend(tokenize(word))
-    own = tuple(tokenize(text))
+    own = tuple(t for t in tokenize(text) if t not in _FRAME_TERMS)
     return Question(
         full,
         kind,
@@ -131,7 +137,30 @@ def analyze(text: str) -> Question:
         primary,
         tuple(t for t in context if t not in own),
         bool(_PLURAL.search(low)),
+        _descriptors(low),
     )
+
+
+_WH_PHRASE = re.compile(r"\b(?:which|what)\s+(?:(?:kind|type|sort)s?\s+of\s+)?((?:[\w'-]+\s+){0,3})")
+_PHRASE_STOP = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "of", "in", "on",
+    "for", "to", "by", "with", "can", "could", "will", "would", "should", "must", "may",
+    "besides", "according", "at", "from", "the", "a", "an",
+}
+
+
+def _descriptors(low: str) -> tuple[str, ...]:
+    """Terms of the wh-phrase ("which news agency", "what position"): they say what kind of
+    thing the answer is, and the answering sentence often does not repeat them."""
+    m = _WH_PHRASE.search(low)
+    if not m:
+        return ()
+    out = []
+    for w in m.group(1).split():
+        if w in _PHRASE_STOP or w.endswith(("ly", "ed")):
+            break
+        out.extend(tokenize(w))
+    return tuple(out)
 
 
 def _primary(low: str, kind: str, expected: frozenset[str]) -> frozenset[str]:

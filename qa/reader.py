@@ -100,6 +100,7 @@ class Reader:
         self.config = config or ReaderConfig()
         self._sent_cache: dict[tuple[str, int], _Sentence] = {}
         self._meta_cache: dict[str, frozenset[str]] = {}
+        self._all_meta: frozenset[str] | None = None
 
     # ----- stored annotations -------------------------------------------------------------------
     def _sentence(self, doc_id: str, span: Span) -> _Sentence:
@@ -127,6 +128,11 @@ class Reader:
             self._meta_cache[doc_id] = terms
         return terms
 
+    def _all_meta_terms(self) -> frozenset[str]:
+        if self._all_meta is None or len(self._meta_cache) < len(self.documents):
+            self._all_meta = frozenset().union(*(self._meta_terms(d) for d in self.documents))
+        return self._all_meta
+
     def _sentences_in(self, chunk: Chunk) -> list[int]:
         sents = self.annotations[chunk.doc_id].sentences
         lo = bisect.bisect_left(sents, Span(chunk.start, chunk.start))
@@ -153,7 +159,15 @@ class Reader:
         ctx = set(q.context)
         weights = {t: self.idf(t) * (0.4 if t in ctx else 1.0) for t in set(q.terms)}
         total = sum(weights.values())
+        desc = set(q.descriptors)
         top_hit = max(h.score for h in hits) or 1.0
+        # A question word the corpus never uses ("parameters", "funding") most often means the
+        # corpus does not hold the answer.
+        known = self._all_meta_terms()
+        unseen = sum(
+            1 for t in set(q.terms) - ctx if self.doc_fraction(t) == 0 and t not in known
+        )
+        doubt = 0.6**unseen
         cands: list[Candidate] = []
         seen: set[tuple[str, int]] = set()
         for hit in hits:
@@ -166,14 +180,19 @@ class Reader:
                 cur = self._sentence(doc_id, sents[i])
                 prev = self._sentence(doc_id, sents[i - 1]) if i > 0 else None
                 nxt = self._sentence(doc_id, sents[i + 1]) if i + 1 < len(sents) else None
-                cov_s = sum(w for t, w in weights.items() if t in cur.terms) / total
+                cov_s = sum(w for t, w in weights.items() if t in cur.terms)
                 # A document's title and publisher are context for all of its sentences
                 # ("..., according to Benzinga?").
                 meta = self._meta_terms(doc_id)
                 window = cur.terms | (prev.terms if prev else frozenset()) | (
                     nxt.terms if nxt else frozenset()
                 ) | meta
-                cov_w = sum(w for t, w in weights.items() if t in window) / total
+                cov_w = sum(w for t, w in weights.items() if t in window)
+                # Descriptors of the answer ("which news agency") count when the text has
+                # them and are missed only half when it does not.
+                missing = sum(w for t, w in weights.items() if t in desc and t not in window)
+                cov_s /= total - 0.5 * missing
+                cov_w /= total - 0.5 * missing
                 if cov_w == 0:
                     continue
                 rel = (0.7 * cov_s + 0.3 * cov_w) ** 1.5
@@ -182,7 +201,10 @@ class Reader:
                     frac = sum(1 for f in q.focus if f in near) / len(q.focus)
                     rel *= 0.35 + 0.65 * frac
                 rel *= 0.85 + 0.15 * max(hit.score, 0.0) / top_hit if top_hit > 0 else 1.0
-                cands.extend(self._candidates(q, cur, rel, hit))
+                cands.extend(
+                    dataclasses.replace(c, confidence=c.confidence * doubt)
+                    for c in self._candidates(q, cur, rel, hit)
+                )
         return cands
 
     def _candidates(self, q: Question, sent: _Sentence, rel: float, hit: Hit) -> list[Candidate]:
