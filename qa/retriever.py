@@ -40,6 +40,11 @@ def clean_query(query: str) -> str:
     if not isinstance(query, str):
         raise InputError(f"query must be a string, got {type(query).__name__}")
     query = unicodedata.normalize("NFKC", query)
+    if "<" in query and ">" in query:
+        # Markup pasted into a question is not part of it: keep the text only.
+        from bs4 import BeautifulSoup
+
+        query = BeautifulSoup(query, "html.parser").get_text(" ")
     # Control characters (other than whitespace) carry no meaning and confuse tokenizers.
     query = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in query)
     query = " ".join(query.split())
