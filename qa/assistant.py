@@ -1,13 +1,16 @@
 """The assistant: conversation-aware retrieval plus extractive reading, with abstention."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from qa.config import ReaderConfig, RetrieverConfig
-from qa.conversation import Turn, rewrite
+from qa.conversation import Rewrite, Turn, resolve
+from qa.question import analyze
+from qa.tokens import tokenize
 from qa.errors import InputError
 from qa.highlight import clip
 from qa.reader import Reader
@@ -110,12 +113,16 @@ class Assistant:
         if len(history) > MAX_HISTORY:
             history = list(history)[-MAX_HISTORY:]
         turns = self._turns(history, mode=mode, fusion=fusion)
-        query = rewrite(question, turns) if turns else question
+        rewritten = resolve(question, turns) if turns else Rewrite(question)
+        query = rewritten.query
         k = self.config.passages if k is None else k
         t0 = time.perf_counter()
         hits = self.retriever.search(query, k=k, mode=mode, fusion=fusion)
         t1 = time.perf_counter()
-        answers = self.reader.read(query, hits) if hits else []
+        asked = analyze(query)
+        if rewritten.topic:
+            asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
+        answers = self.reader.read(asked, hits) if hits else []
         t2 = time.perf_counter()
         limit = self.config.abstain_threshold if threshold is None else threshold
         best = answers[0] if answers and answers[0].score >= limit else None

@@ -106,15 +106,32 @@ def rewrite(question: str, history: Sequence[Turn | str]) -> str:
         >>> rewrite("Which newspaper did he speak to?", ["Who is Guo Tao?"])
         'Which newspaper did Guo Tao speak to?'
     """
+    return resolve(question, history).query
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A rewritten question and the referent put in for a pronoun (``None`` if none was)."""
+
+    query: str
+    topic: str | None = None
+
+
+def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
+    """Like :func:`rewrite`, also saying which words came from earlier turns.
+
+    The reader uses the topic to find the right sentence but not to place the answer in it:
+    in "When did the interim regulation take effect?" the answer sits by "take effect".
+    """
     turns = [t if isinstance(t, Turn) else Turn(t) for t in history if t]
     if not turns or not needs_context(question):
-        return question
+        return Rewrite(question)
     last = turns[-1]
     match = _ANAPHOR.search(question)
     if match is None:
         # "And when?" borrows the content words of the previous question.
         extra = [w for w in re.findall(r"[\w.’'-]+", last.question) if tokenize(w)]
-        return f"{question.rstrip('?').rstrip()} {' '.join(extra)}?".strip()
+        return Rewrite(f"{question.rstrip('?').rstrip()} {' '.join(extra)}?".strip())
     word = match.group().lower()
     personal = bool(re.fullmatch(_PERSONAL, word)) or word.endswith(("person", "man", "woman"))
     topic, from_answer, source = None, False, last
@@ -125,7 +142,7 @@ def rewrite(question: str, history: Sequence[Turn | str]) -> str:
             source = turn
             break
     if not topic:
-        return question
+        return Rewrite(question)
     replacement = f"{topic}'s" if word in _POSSESSIVE else topic
     out = question[: match.start()] + replacement + question[match.end() :]
     if not from_answer:
@@ -137,4 +154,4 @@ def rewrite(question: str, history: Sequence[Turn | str]) -> str:
                  if tokenize(w) and not set(tokenize(w)) <= have]
         if extra:
             out = f"{out} ({' '.join(extra)})"
-    return out
+    return Rewrite(out, topic)

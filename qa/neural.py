@@ -44,6 +44,7 @@ class NeuralReader:
     def read(self, question: str, hits: Sequence[Hit]) -> list[Answer]:
         """Best span per passage, scored by the model's start/end probability."""
         torch = self._torch
+        question = getattr(question, "text", question)  # a qa.question.Question or a string
         hits = list(hits)[: self.config.passages]
         if not hits:
             return []

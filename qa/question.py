@@ -82,6 +82,7 @@ class Question:
     context: tuple[str, ...] = ()
     plural: bool = False
     descriptors: tuple[str, ...] = ()
+    topic: tuple[str, ...] = ()
 
 
 # Words about the question itself, not about the facts asked for ("the name of", "mentioned

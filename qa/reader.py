@@ -44,6 +44,8 @@ _WORDISH = re.compile(r"[\w-]")
 _PP_CUT = re.compile(r"\s+(?:in|at|on|for|from|with|by|to|since|during|after|before|as|which|that)\s")
 # Coordination between clauses: a span across one is less likely to answer about the other.
 # A comma inside a list of names ("Baidu, Alibaba, and ByteDance") does not end the clause.
+_POSSESSIVE = re.compile(r"['’]s\b")
+_AGENT = re.compile(r"\b([\w-]+)\s+by\s+$")
 _RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b(?:[^,;]|,\s*(?:and\s+)?[A-Z0-9])*,")
 _CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|as well as)\b|;|\bas well as\b")
 _VERBISH = re.compile(
@@ -211,6 +213,8 @@ class Reader:
         text = self.documents[sent.doc_id].text
         qterms = set(q.terms)
         focus = set(q.focus)
+        topic = set(q.topic)
+        context = set(q.context)
         s0, s1 = sent.span.start, sent.span.end
         spans: dict[tuple[int, int], set[str]] = {}
 
@@ -236,7 +240,7 @@ class Reader:
             beside_focus = bool(nxt and nxt[0].term in focus) or bool(prv and prv[-1].term in focus)
             # Trim separators and the question's own words from both edges, so that
             # "Baidu's Ernie Bot" answers "Which Baidu chatbot ...?" with "Ernie Bot".
-            trimmed_focus = trimmed = False
+            trimmed_focus = trimmed = name_rest = False
             for _ in range(8):
                 before = (start, end)
                 lead = _LEAD.match(text[start:end])
@@ -248,10 +252,16 @@ class Reader:
                 toks = tokenize_spans(text[start:end])
                 if len(toks) > 1 and toks[0].term in qterms and toks[0].start == 0:
                     trimmed_focus |= toks[0].term in focus
+                    # "Baidu's Ernie Bot" names another thing than Baidu; "Robin Li Yanhong"
+                    # does not.
+                    name_rest |= toks[0].term in focus and not _POSSESSIVE.search(
+                        text[start + toks[0].start : start + toks[1].start]
+                    )
                     trimmed = True
                     start += toks[1].start
                 elif len(toks) > 1 and toks[-1].term in qterms:
                     trimmed_focus |= toks[-1].term in focus
+                    name_rest |= toks[-1].term in focus
                     trimmed = True
                     end = start + toks[-2].end
                 if (start, end) == before:
@@ -263,6 +273,8 @@ class Reader:
                 return
             if end < len(text) and _WORDISH.match(text[end]) and _WORDISH.match(text[end - 1]):
                 return
+            if name_rest and label not in ("NP", "SEG", "ANCHOR", "GAP", "QUOTE"):
+                return  # "[Robin Li] Yanhong": the rest of the very name asked about
             if label in ("ANCHOR", "APPOS") and text[start].isupper():
                 return  # descriptions are common nouns; a capitalised rest is part of a name
             if trimmed and label == "NP" and not (trimmed_focus or beside_focus):
@@ -359,7 +371,8 @@ class Reader:
                     ):
                         add(gap_start, b, "GAP")
 
-        weights = {t: self.idf(t) for t in occ}
+        # Words put in for a pronoun locate the sentence, not the answer inside it.
+        weights = {t: self.idf(t) * (0.3 if t in topic or t in context else 1.0) for t in occ}
         wsum = sum(weights.values())
         breaks = [bisect.bisect_right(words, s0 + m.start()) for m in _CLAUSE_BREAK.finditer(stext)]
         # Words of a relative clause (", which is best known for ...,") do not separate the
@@ -383,6 +396,11 @@ class Reader:
             if overlap >= 0.999:
                 continue  # repeats the question
             tscore, label = max((self._type_score(q, lab, ctext), lab) for lab in labels)
+            if q.kind in ("person", "organisation") and label in _NAME_LABELS:
+                # "... produced by Beijing Zhidemai Technology": the agent of a question verb.
+                agent = _AGENT.search(text[max(s0, start - 40) : start])
+                if agent and set(tokenize(agent.group(1))) & qterms:
+                    tscore = max(tscore, 1.0)
             if q.plural and label != "LIST" and label in _NAME_LABELS:
                 tscore *= 0.7  # one name when the question asks for several
             if tscore <= 0:
