@@ -88,7 +88,10 @@ class Question:
 # Words about the question itself, not about the facts asked for ("the name of", "mentioned
 # in the article"): a sentence does not need them to answer.
 _FRAME_TERMS = frozenset(
-    tokenize("name named mentioned article text document passage story kind type sort described")
+    tokenize(
+        "name named mentioned article text document passage story kind type sort described "
+        "according"
+    )
 )
 _CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
 _PLURAL = re.compile(

@@ -433,7 +433,7 @@ class Reader:
             # Ranking uses closeness to the question's words; confidence (what abstention is
             # decided on) asks only whether the sentence covers the question and the span has
             # the wanted type.
-            conf = rel * (0.5 + 0.5 * tscore) * (1 - 0.6 * overlap)
+            conf = rel * (0.3 + 0.7 * tscore) * (1 - 0.6 * overlap)
             out.append(
                 Candidate(sent.doc_id, Span(start, end), label, sent.span, score, hit, conf)
             )
