@@ -102,7 +102,7 @@ class ReaderConfig:
     """
 
     model: str | None = None
-    abstain_threshold: float = 0.39
+    abstain_threshold: float = 0.28
     passages: int = 5
     max_answer_chars: int = 120
 

@@ -45,3 +45,13 @@ def test_unloadable_reader_model_falls_back(seed_retriever, caplog, tmp_path):
     assert bot.reader.name == "heuristic"
     assert "cannot load reader model" in caplog.text
     assert bot.ask("Who founded 01.AI?").answer is not None
+
+
+def test_follow_up_answer_sits_by_the_new_words(seed_assistant):
+    # "it" is the regulation; the answer is the date it took effect, not the date of release.
+    reply = seed_assistant.ask(
+        "When did it take effect?",
+        ["When did China release the interim regulation on the management of generative AI services?"],
+    )
+    assert reply.query.startswith("When did the interim regulation take effect?")
+    assert reply.answer is not None and "August 15, 2023" in reply.answer.text

@@ -75,3 +75,41 @@ def test_abstains_when_corpus_lacks_the_answer(seed_assistant, question):
 
 def test_no_hits_no_answer(seed_assistant):
     assert seed_assistant.reader.read("Who?", []) == []
+
+
+def test_list_answer_for_a_plural_question(seed_assistant):
+    a = seed_assistant.ask("Which firms were in the first batch of approvals?").answer
+    assert a is not None
+    assert all(name in a.text for name in ("Baidu", "Alibaba", "ByteDance"))
+
+
+def test_description_in_the_right_clause(seed_assistant):
+    # Two companies in one sentence are each "best known for" something.
+    a = seed_assistant.ask("What is iFlytek best known for?").answer
+    assert "voice recognition" in a.text and "antivirus" not in a.text
+
+
+def test_passive_agent_answers_who(seed_assistant):
+    a = seed_assistant.ask("Who produced the AI question answering bot on the list?").answer
+    assert a is not None and "Zhidemai" in a.text
+
+
+def test_descriptive_answer_is_a_common_noun(seed_assistant):
+    a = seed_assistant.ask("What kind of firm is ThreatBook?").answer
+    assert a is not None and a.text.startswith("cybersecurity")
+
+
+def test_never_a_broken_word(seed_assistant):
+    for q in ["Who founded Frontis.AI?", "What are the names of the LLMs approved for Frontis.AI?"]:
+        reply = seed_assistant.ask(q, threshold=float("-inf"))
+        for ans in (reply.answer, *reply.alternatives):
+            doc = seed_assistant.retriever.documents[ans.doc_id].text
+            s, e = ans.span.start, ans.span.end
+            assert s == 0 or not (doc[s - 1].isalnum() and doc[s].isalnum()), ans.text
+            assert e == len(doc) or not (doc[e - 1].isalnum() and doc[e].isalnum()), ans.text
+
+
+def test_question_words_absent_from_the_corpus_lower_confidence(seed_assistant):
+    known = seed_assistant.ask("How many users has Ernie Bot garnered?", threshold=float("-inf"))
+    unknown = seed_assistant.ask("How many parameters does Ernie Bot have?", threshold=float("-inf"))
+    assert unknown.answer.score < known.answer.score

@@ -1,0 +1,46 @@
+import pytest
+
+from qa.question import analyze
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Who founded 01.AI?", "person"),
+        ("Which person started the company behind Pinshang?", "person"),
+        ("When was Frontis.AI founded?", "date"),
+        ("How many users has Ernie Bot garnered?", "number"),
+        ("What share of the world's LLMs did China possess?", "number"),
+        ("Which regulator published the list?", "organisation"),
+        ("Which country held 50%?", "place"),
+        ("What is the name of iFlytek's AI model?", "product"),
+        ("What is iFlytek best known for?", "description"),
+        ("Who is Guo Tao?", "description"),
+        ("What unit is measured?", "thing"),
+    ],
+)
+def test_answer_kind(question, kind):
+    assert analyze(question).kind == kind
+
+
+def test_number_subtypes():
+    assert analyze("What share of the world's LLMs did China possess?").primary == {"PERCENT"}
+    assert "ORDINAL" in analyze("Which round of approvals was it?").primary
+
+
+def test_focus_names_and_descriptors():
+    q = analyze("Which news agency reported the approval, according to Benzinga?")
+    assert "benzinga" in q.focus
+    assert set(q.descriptors) == {"news", "agenc"}
+    assert "accord" not in q.terms  # the question's frame, not a fact to find
+
+
+def test_plural():
+    assert analyze("Which firms were in the first batch?").plural
+    assert not analyze("Which firm predicted it?").plural
+
+
+def test_context_in_parentheses_does_not_decide_the_kind():
+    q = analyze("Which start-up did Zhou Bowen found? (role JD.com)")
+    assert q.kind == "organisation"
+    assert "role" in q.context and "role" in q.terms
