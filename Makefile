@@ -34,7 +34,8 @@ browser: $(BROWSER_STAMP)
 index: install
 	$(VENV)/bin/qa index
 
-run: install index
+# qa serve builds the index when it is missing and updates it when the corpus changed.
+run: install
 	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
 
 test: install browser
