@@ -81,11 +81,14 @@ class RetrieverConfig:
 
     def index_key(self) -> dict[str, Any]:
         """The fields that shape the saved index; a change in any of them needs a rebuild."""
+        from qa.tokens import TOKENIZER_VERSION
+
         return {
             "chunk": dataclasses.asdict(self.chunk),
             "model": self.model,
             "bm25_k1": self.bm25_k1,
             "bm25_b": self.bm25_b,
+            "tokenizer": TOKENIZER_VERSION,
         }
 
 

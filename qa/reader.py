@@ -182,34 +182,41 @@ class Reader:
                 cur = self._sentence(doc_id, sents[i])
                 prev = self._sentence(doc_id, sents[i - 1]) if i > 0 else None
                 nxt = self._sentence(doc_id, sents[i + 1]) if i + 1 < len(sents) else None
-                cov_s = sum(w for t, w in weights.items() if t in cur.terms)
                 # A document's title and publisher are context for all of its sentences
                 # ("..., according to Benzinga?").
                 meta = self._meta_terms(doc_id)
+                cov_s = sum(w for t, w in weights.items() if t in cur.terms or t in meta)
                 window = cur.terms | (prev.terms if prev else frozenset()) | (
                     nxt.terms if nxt else frozenset()
                 ) | meta
                 cov_w = sum(w for t, w in weights.items() if t in window)
-                # Descriptors of the answer ("which news agency") count when the text has
-                # them and are missed only half when it does not.
-                missing = sum(w for t, w in weights.items() if t in desc and t not in window)
-                cov_s /= total - 0.5 * missing
-                cov_w /= total - 0.5 * missing
                 if cov_w == 0:
                     continue
-                rel = (0.7 * cov_s + 0.3 * cov_w) ** 1.5
-                if q.focus:
-                    near = cur.terms | (prev.terms if prev else frozenset()) | meta
-                    frac = sum(1 for f in q.focus if f in near) / len(q.focus)
-                    rel *= 0.35 + 0.65 * frac
-                rel *= 0.85 + 0.15 * max(hit.score, 0.0) / top_hit if top_hit > 0 else 1.0
+                near = cur.terms | (prev.terms if prev else frozenset()) | meta
+                focus_frac = (
+                    sum(1 for f in q.focus if f in near) / len(q.focus) if q.focus else 1.0
+                )
+                retrieval = 0.85 + 0.15 * max(hit.score, 0.0) / top_hit if top_hit > 0 else 1.0
+                # Descriptors of the answer ("which news agency") count when the text has
+                # them. Ranking misses an absent one half; confidence not at all, since an
+                # answer of the wanted type ("the Global Times" for "which newspaper") is
+                # what the descriptor asks for.
+                missing = sum(w for t, w in weights.items() if t in desc and t not in window)
+                rel, crel = (
+                    _coverage(cov_s, cov_w, total - share * missing)
+                    * (0.35 + 0.65 * focus_frac)
+                    * retrieval
+                    for share in (0.5, 1.0)
+                )
                 cands.extend(
                     dataclasses.replace(c, confidence=c.confidence * doubt)
-                    for c in self._candidates(q, cur, rel, hit)
+                    for c in self._candidates(q, cur, rel, hit, crel)
                 )
         return cands
 
-    def _candidates(self, q: Question, sent: _Sentence, rel: float, hit: Hit) -> list[Candidate]:
+    def _candidates(
+        self, q: Question, sent: _Sentence, rel: float, hit: Hit, crel: float
+    ) -> list[Candidate]:
         text = self.documents[sent.doc_id].text
         qterms = set(q.terms)
         focus = set(q.focus)
@@ -383,6 +390,7 @@ class Reader:
             b = bisect.bisect_left(words, s0 + m.end())
             for k in range(a, min(b, len(words))):
                 clause[k] = n
+        qwords = frozenset(i for t, idxs in occ.items() if t in focus for i in idxs)
         out = []
         for (start, end), labels in spans.items():
             ctext = text[start:end]
@@ -414,11 +422,17 @@ class Reader:
                 w1 = bisect.bisect_left(words, end) - 1
                 prox = 0.0
                 for t, idxs in occ.items():
+                    # A question word inside the span does not place it; the span repeats it.
                     d = min(
-                        _gap(clause, i, w0, w1) + 6 * _crossed(breaks, i, w0, w1)
-                        for i in idxs
+                        (
+                            _gap(clause, i, w0, w1, qwords) + 6 * _crossed(breaks, i, w0, w1)
+                            for i in idxs
+                            if not w0 <= i <= w1
+                        ),
+                        default=None,
                     )
-                    prox += weights[t] * math.exp(-d / 3.0)
+                    if d is not None:
+                        prox += weights[t] * math.exp(-d / 3.0)
                 prox /= wsum
             else:
                 prox = 0.0
@@ -433,7 +447,7 @@ class Reader:
             # Ranking uses closeness to the question's words; confidence (what abstention is
             # decided on) asks only whether the sentence covers the question and the span has
             # the wanted type.
-            conf = rel * (0.3 + 0.7 * tscore) * (1 - 0.6 * overlap)
+            conf = crel * (0.3 + 0.7 * tscore) * (1 - 0.6 * overlap)
             out.append(
                 Candidate(sent.doc_id, Span(start, end), label, sent.span, score, hit, conf)
             )
@@ -547,12 +561,20 @@ _NAME_LABELS = {
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 
 
-def _gap(clause: list[int], i: int, w0: int, w1: int) -> int:
+def _coverage(cov_s: float, cov_w: float, total: float) -> float:
+    """How well a sentence (mostly) and its neighbours (some) cover the question's terms."""
+    return (0.7 * cov_s / total + 0.3 * cov_w / total) ** 1.5
+
+
+def _gap(clause: list[int], i: int, w0: int, w1: int, skip=frozenset()) -> int:
     """Words between word ``i`` and the span ``[w0, w1]``, not counting those of a relative
-    clause that holds neither end."""
+    clause that holds neither end, nor the question's own words (the rest of a name asked
+    about, "360 Security Technology launched ___", is no distance from the answer)."""
     lo, hi = (i + 1, w0) if i < w0 else (w1 + 1, i) if i > w1 else (0, 0)
     ends = {clause[i], clause[min(max(w0, 0), len(clause) - 1)]}
-    return sum(1 for k in range(lo, hi) if clause[k] == 0 or clause[k] in ends)
+    return sum(
+        1 for k in range(lo, hi) if (clause[k] == 0 or clause[k] in ends) and k not in skip
+    )
 
 
 def _crossed(breaks: list[int], i: int, w0: int, w1: int) -> int:

@@ -319,6 +319,13 @@ class Retriever:
             saved = from_json(RetrieverConfig, manifest["config"])
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexError_(f"index config in {directory} is invalid ({exc})") from exc
+        built = manifest.get("index_key")
+        if not isinstance(built, dict) or built.get("tokenizer") != saved.index_key()["tokenizer"]:
+            tok = built.get("tokenizer") if isinstance(built, dict) else None
+            raise IndexError_(
+                f"index in {directory} was built with tokenizer version {tok!r}; this version "
+                f"of qa uses {saved.index_key()['tokenizer']}"
+            )
         if config is not None and config.index_key() != saved.index_key():
             raise IndexError_(
                 f"index in {directory} was built with {saved.index_key()}, "

@@ -1,7 +1,8 @@
 """The one tokenizer shared by BM25 indexing, querying and highlighting.
 
-Terms are NFKC-normalised, lower-cased, stop-word filtered and Snowball-stemmed, and every term
-keeps its character offsets in the original text so highlights land on what the user sees.
+Terms are NFKC-normalised, lower-cased, stop-word filtered, irregular forms lemmatised
+("held" -> "hold", "told" -> "tell") and Snowball-stemmed, and every term keeps its character
+offsets in the original text so highlights land on what the user sees.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import snowballstemmer
+from lemminflect import getAllLemmas
 from spacy.lang.en.stop_words import STOP_WORDS as _SPACY_STOP_WORDS
 
 # Words spaCy calls stop words that carry meaning in questions about facts ("first batch",
@@ -28,6 +30,9 @@ _TOKEN = re.compile(r"\w+(?:[.'’\-]\w+)*", re.UNICODE)
 _SPLIT = re.compile(r"[.\-]")
 _PART = re.compile(r"\w+")
 _stemmer = snowballstemmer.stemmer("english")
+
+# Saved indexes record this; a change in how text becomes terms needs a rebuild.
+TOKENIZER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,35 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+@functools.lru_cache(maxsize=100_000)
+def lemma(word: str) -> str:
+    """The dictionary form of an irregular word ("held" -> "hold", "men" -> "man"); other
+    words unchanged, since stemming handles regular endings.
+
+    Without a part-of-speech tag, an ambiguous form is kept ("found": find or found; "left":
+    leave or left), except a verb form whose only other reading is a rare noun ("spoke").
+    """
+    forms = getAllLemmas(word)
+    if not forms:
+        return word
+    verbs = forms.get("VERB", ())
+    if any(word in lemmas for lemmas in forms.values()):
+        if len(verbs) == 1 and verbs[0] != word and set(forms) == {"VERB", "NOUN"}:
+            return verbs[0]
+        return word
+    if len(verbs) == 1 and not {"ADJ", "ADV"} & set(forms):
+        return verbs[0]
+    every = {lem for lemmas in forms.values() for lem in lemmas}
+    return every.pop() if len(every) == 1 else word
+
+
 def _term(word: str) -> str | None:
     w = normalize(word)
     if w.endswith("'s"):
         w = w[:-2]
     if not w or w in STOP_WORDS:
         return None
-    return stem(w)
+    return stem(lemma(w))
 
 
 def tokenize_spans(text: str) -> list[Token]:

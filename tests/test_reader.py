@@ -113,3 +113,23 @@ def test_question_words_absent_from_the_corpus_lower_confidence(seed_assistant):
     known = seed_assistant.ask("How many users has Ernie Bot garnered?", threshold=float("-inf"))
     unknown = seed_assistant.ask("How many parameters does Ernie Bot have?", threshold=float("-inf"))
     assert unknown.answer.score < known.answer.score
+
+
+def test_the_name_asked_about_places_the_answer(seed_assistant):
+    # Two companies launch a model each in one sentence; the words of the name in the question
+    # ("360 Security Technology") are no distance from the answer that follows them.
+    a = seed_assistant.ask("Which AI model did 360 Security Technology launch?").answer
+    assert a is not None and a.text == "Zhinao"
+
+
+def test_publisher_counts_as_covered_and_descriptor_is_answered_by_type(seed_assistant):
+    # "according to Benzinga" names the article's publisher, and "news agency" is what an
+    # organisation answer is: neither should make the assistant doubt a right answer.
+    q = "Which news agency reported the approval of the 14 LLMs, according to Benzinga?"
+    reply = seed_assistant.ask(q)
+    assert reply.answer is not None and reply.answer.text == "Reuters"
+
+
+def test_irregular_verb_forms_match(seed_assistant):
+    reply = seed_assistant.ask("What share of the world's LLMs did the United States hold?")
+    assert reply.answer is not None and reply.answer.text == "50%"

@@ -120,6 +120,15 @@ class TestPersistence:
         with pytest.raises(IndexError_, match="format version 99.*Rebuild"):
             Retriever.load(tmp_path / "idx", encoder=encoder)
 
+    def test_index_from_another_tokenizer(self, seed_retriever, tmp_path, encoder):
+        seed_retriever.save(tmp_path / "idx")
+        path = tmp_path / "idx" / "manifest.json"
+        m = json.loads(path.read_text())
+        m["index_key"]["tokenizer"] = 1
+        path.write_text(json.dumps(m))
+        with pytest.raises(IndexError_, match="tokenizer version 1.*Rebuild"):
+            Retriever.load(tmp_path / "idx", encoder=encoder)
+
     def test_failed_save_keeps_old_index(self, seed_retriever, tmp_path, monkeypatch):
         target = tmp_path / "idx"
         seed_retriever.save(target)
@@ -184,6 +193,17 @@ class TestOpen:
         r = Retriever.open(idx, tiny_folder, cfg, encoder=encoder)
         assert r.config.chunk.size == 60
         assert json.loads((idx / "manifest.json").read_text())["index_key"]["chunk"]["size"] == 60
+
+    def test_tokenizer_change_rebuilds(self, tiny_folder, tmp_path, encoder):
+        idx = tmp_path / "idx"
+        Retriever.open(idx, tiny_folder, encoder=encoder)
+        m = json.loads((idx / "manifest.json").read_text())
+        m["index_key"]["tokenizer"] = 1
+        (idx / "manifest.json").write_text(json.dumps(m))
+        r = Retriever.open(idx, tiny_folder, encoder=encoder)
+        assert r.search("Camellia sinensis", k=1) is not None
+        saved = json.loads((idx / "manifest.json").read_text())["index_key"]["tokenizer"]
+        assert saved == RetrieverConfig().index_key()["tokenizer"] != 1
 
     def test_corrupt_index_is_reported_not_overwritten(self, tiny_folder, tmp_path, encoder):
         idx = tmp_path / "idx"

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.tokens import tokenize, tokenize_spans
+from qa.tokens import lemma, tokenize, tokenize_spans
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,22 @@ def test_offsets_point_at_original_text():
 
 def test_query_and_document_share_terms():
     assert set(tokenize("When was it founded?")) & set(tokenize("which was founded in 2021"))
+
+
+@pytest.mark.parametrize(
+    "word, base",
+    [
+        ("held", "hold"), ("told", "tell"), ("spoke", "speak"), ("men", "man"),
+        ("led", "lead"),
+        # Ambiguous without a tag, so kept: "found" (find / found), "left" (leave / left).
+        ("found", "found"), ("left", "left"), ("founded", "found"),
+        ("models", "model"), ("xgpt", "xgpt"),
+    ],
+)
+def test_lemma_of_irregular_forms(word, base):
+    assert lemma(word) == base
+
+
+def test_irregular_forms_share_terms():
+    assert tokenize("the United States held 50%") == tokenize("the United States hold 50%")
+    assert set(tokenize("Who founded it?")) & set(tokenize("which was founded in 2021"))
