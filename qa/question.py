@@ -44,7 +44,7 @@ _RULES: list[tuple[str, frozenset[str], str]] = [
      r"goal|aim|reason|cause|effect|impact)\b|\bwhy\b|\bwhat (must|should|does|do|did)\b",
      DESC, "description"),
     (rf"\b(which|what) ((\w+[ -]){{0,3}})({_ORG_NOUNS})\b", ORG, "organisation"),
-    (r"\b(which|what) (country|countries|city|cities|province|region|state|continent|nation|place|"
+    (r"\b(which|what) (\w+ ){0,2}?(country|countries|city|cities|province|region|state|continent|nation|place|"
      r"location|river|island|area|site|town|village|sea|ocean|mountain)s?\b",
      PLACE, "place"),
     (r"\bwhere\b", PLACE | ORG | DESC, "place"),
@@ -141,7 +141,9 @@ def analyze(text: str) -> Question:
         primary,
         tuple(t for t in context if t not in own),
         bool(_PLURAL.search(low)),
-        _descriptors(low),
+        # A name in the wh-phrase ("which European country") restricts the answer; it is not
+        # a word for what the answer is.
+        tuple(t for t in _descriptors(low) if t not in focus),
     )
 
 

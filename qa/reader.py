@@ -167,7 +167,7 @@ class Reader:
         # corpus does not hold the answer.
         known = self._all_meta_terms()
         unseen = sum(
-            1 for t in set(q.terms) - ctx if self.doc_fraction(t) == 0 and t not in known
+            1 for t in set(q.terms) - ctx - desc if self.doc_fraction(t) == 0 and t not in known
         )
         doubt = 0.6**unseen
         cands: list[Candidate] = []
@@ -224,6 +224,8 @@ class Reader:
         context = set(q.context)
         s0, s1 = sent.span.start, sent.span.end
         spans: dict[tuple[int, int], set[str]] = {}
+        # Where closeness is measured from, for spans cut out of a longer phrase.
+        placed: dict[tuple[int, int], int] = {}
 
         stext = text[s0:s1]
         word_spans = [(m.start() + s0, m.end() + s0) for m in _WORD.finditer(stext)]
@@ -239,7 +241,7 @@ class Reader:
                 end = word_spans[j][1]
             return start, end
 
-        def add(start: int, end: int, label: str) -> None:
+        def add(start: int, end: int, label: str) -> tuple[int, int] | None:
             start, end = snap(start, end)
             # A phrase right before or after a name from the question describes it.
             nxt = tokenize_spans(text[end : min(end + 40, s1)])
@@ -274,18 +276,18 @@ class Reader:
                 if (start, end) == before:
                     break
             if end - start < 1 or end - start > self.config.max_answer_chars:
-                return
+                return None
             # Never cut a word: "Start" out of "Start-up" is not a candidate.
             if start > 0 and _WORDISH.match(text[start - 1]) and _WORDISH.match(text[start]):
-                return
+                return None
             if end < len(text) and _WORDISH.match(text[end]) and _WORDISH.match(text[end - 1]):
-                return
+                return None
             if name_rest and label not in ("NP", "SEG", "ANCHOR", "GAP", "QUOTE"):
-                return  # "[Robin Li] Yanhong": the rest of the very name asked about
+                return None  # "[Robin Li] Yanhong": the rest of the very name asked about
             if label in ("ANCHOR", "APPOS") and text[start].isupper():
-                return  # descriptions are common nouns; a capitalised rest is part of a name
+                return None  # descriptions are common nouns; a capitalised rest is part of a name
             if trimmed and label == "NP" and not (trimmed_focus or beside_focus):
-                return  # "a particular [problem]": only the modifiers of a question word are left
+                return None  # "a particular [problem]": only the modifiers of a question word are left
             if (
                 (trimmed_focus or (trimmed and beside_focus))
                 and label == "NP"
@@ -297,6 +299,7 @@ class Reader:
             # A span may be an entity, a quotation and a noun chunk at once; each label is
             # kept and the one that fits the question best is used.
             spans.setdefault((start, end), set()).add(label)
+            return start, end
 
         ann = self.annotations[sent.doc_id]
         for e in ann.entities:
@@ -365,6 +368,22 @@ class Reader:
                         and len(text[rest : rest + cut.start()].split()) >= 2
                     ):
                         add(rest, rest + cut.start(), "ANCHOR")
+                    if q.kind == "place":
+                        # "Where does he work?" ... "a research fellow [from the Beijing
+                        # Academy]": the object of a place preposition in the phrase, as close
+                        # to the question as the phrase.
+                        phrase = text[rest : rest + stop.start()]
+                        for m in _LOCATIVE.finditer(phrase):
+                            if _TIME_START.match(phrase[m.end() :]):
+                                continue  # "in 1013", "on Tuesday": when, not where
+                            ends = [rest + stop.start()]
+                            cut = _PP_CUT.search(phrase[m.end() :])
+                            if cut:  # "Normandy [in 1013]"
+                                ends.append(rest + m.end() + cut.start())
+                            for end in ends:
+                                key = add(rest + m.end(), end, "WHERE")
+                                if key:
+                                    placed[key] = rest
             if matched:
                 # Short gaps between matched words ("JD.com ___ Zhou Bowen").
                 for a, b in zip(matched, matched[1:]):
@@ -418,7 +437,7 @@ class Reader:
             if occ:
                 # IDF-weighted closeness, in words, to each matched question word: being next
                 # to the rare words ("founded", "01.AI") matters more than to common ones.
-                w0 = bisect.bisect_right(words, start) - 1
+                w0 = bisect.bisect_right(words, placed.get((start, end), start)) - 1
                 w1 = bisect.bisect_left(words, end) - 1
                 prox = 0.0
                 for t, idxs in occ.items():
@@ -455,6 +474,8 @@ class Reader:
 
     @staticmethod
     def _type_score(q: Question, label: str, text: str) -> float:
+        if label == "WHERE":
+            return 1.0
         if label == "LIST":
             return 1.0 if q.plural else 0.3
         if label in q.primary and label != "DESC":
@@ -550,7 +571,17 @@ def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
 
 
 _W_BASE, _W_TYPE, _W_PROX = 0.2, 0.4, 0.4
-_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP", "LIST")
+_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP", "LIST", "WHERE")
+_LOCATIVE = re.compile(
+    r"\b(?:in|at|on|from|near|inside|within|across|throughout)\s+(?!the\s+(?:end|start|"
+    r"beginning|middle)\b)"
+)
+_TIME_START = re.compile(
+    r"(?:\d|(?:early|late|mid)\b|(?:january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"spring|summer|autumn|winter|the\s+(?:\d|year|past|next|last|first|same))\b)",
+    re.I,
+)
 _LIST_SEP = re.compile(r"[”\"]?(?:,\s*|\s+and\s+|,\s+and\s+|\s*&\s*)[“\"]?")
 _DESC_SCORES = {"ANCHOR": 1.0, "APPOS": 1.0, "GAP": 0.6, "QUOTE": 0.85, "NP": 0.6, "SEG": 0.6}
 _THING_SCORES = {"NP": 1.0, "QUOTE": 0.9, "APPOS": 0.8, "ANCHOR": 0.5, "GAP": 0.5, "SEG": 0.4}

@@ -13,6 +13,7 @@ from qa.question import analyze
         ("What share of the world's LLMs did China possess?", "number"),
         ("Which regulator published the list?", "organisation"),
         ("Which country held 50%?", "place"),
+        ("Which European country has approved the most models?", "place"),
         ("What is the name of iFlytek's AI model?", "product"),
         ("What is iFlytek best known for?", "description"),
         ("Who is Guo Tao?", "description"),
@@ -33,6 +34,9 @@ def test_focus_names_and_descriptors():
     assert "benzinga" in q.focus
     assert set(q.descriptors) == {"news", "agenc"}
     assert "accord" not in q.terms  # the question's frame, not a fact to find
+    # A name in the wh-phrase restricts the answer: it must be found, not assumed.
+    q = analyze("Which European country has approved the most models?")
+    assert "european" in q.focus and "european" not in q.descriptors
 
 
 def test_plural():

@@ -133,3 +133,36 @@ def test_publisher_counts_as_covered_and_descriptor_is_answered_by_type(seed_ass
 def test_irregular_verb_forms_match(seed_assistant):
     reply = seed_assistant.ask("What share of the world's LLMs did the United States hold?")
     assert reply.answer is not None and reply.answer.text == "50%"
+
+
+def test_where_is_answered_by_the_place_not_the_whole_phrase(seed_assistant):
+    # "Wang Peng, an associate research fellow from the Beijing Academy of Social Science".
+    a = seed_assistant.ask("Where does Wang Peng work?").answer
+    assert a is not None and a.text == "the Beijing Academy of Social Science"
+
+
+def test_where_skips_times(seed_assistant, tmp_path):
+    from qa.assistant import Assistant
+    from qa.documents import Document
+    from qa.retriever import Retriever
+
+    texts = {
+        "d": "Because of this, Ethelred fled to exile in Normandy in 1013, forced from his kingdom.",
+        "e": "Sweyn Forkbeard was king of Denmark and later of England.",
+        "f": "Emma was the sister of Duke Richard II.",
+        "g": "The Normans were descended from Norse raiders.",
+        "h": "Rollo agreed to defend the coast against other raiders.",
+        "i": "The Norman language survives in the Channel Islands.",
+    }
+    r = Retriever.from_documents(
+        [Document(k, t, t, title=k) for k, t in texts.items()],
+        encoder=seed_assistant.retriever.encoder,
+    )
+    a = Assistant(r).ask("Where did Ethelred flee to?", threshold=float("-inf")).answer
+    assert a is not None and a.text == "Normandy"
+
+
+def test_descriptor_word_missing_from_corpus_is_not_doubt(seed_assistant):
+    # "newspaper" occurs nowhere in the corpus, but the answer is one.
+    reply = seed_assistant.ask("Which newspaper did Guo Tao speak to?")
+    assert reply.answer is not None and "Global Times" in reply.answer.text
