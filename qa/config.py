@@ -105,7 +105,7 @@ class ReaderConfig:
     """
 
     model: str | None = None
-    abstain_threshold: float = 0.28
+    abstain_threshold: float = 0.31
     passages: int = 5
     max_answer_chars: int = 120
 
