@@ -163,6 +163,9 @@ def test_where_skips_times(seed_assistant, tmp_path):
 
 
 def test_descriptor_word_missing_from_corpus_is_not_doubt(seed_assistant):
-    # "newspaper" occurs nowhere in the corpus, but the answer is one.
-    reply = seed_assistant.ask("Which newspaper did Guo Tao speak to?")
-    assert reply.answer is not None and "Global Times" in reply.answer.text
+    # "newspaper" occurs nowhere in the corpus, "outlet" does; either only says what the
+    # answer is, so neither changes the assistant's confidence in it.
+    unseen = seed_assistant.ask("Which newspaper did Guo Tao speak to?", threshold=float("-inf"))
+    seen = seed_assistant.ask("Which outlet did Guo Tao speak to?", threshold=float("-inf"))
+    assert unseen.answer.text == seen.answer.text == "the Global Times"
+    assert unseen.answer.score == pytest.approx(seen.answer.score)
