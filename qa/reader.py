@@ -410,6 +410,20 @@ class Reader:
             for k in range(a, min(b, len(words))):
                 clause[k] = n
         qwords = frozenset(i for t, idxs in occ.items() if t in focus for i in idxs)
+        # "Who is the CEO of SenseTime?" is not answered by the name beside "CEO of Baidu".
+        conflicts = []
+        roles = _roles(q.text)
+        if roles:
+            for m in _OF_NAME.finditer(stext):
+                head, name = tokenize(m.group(1)), set(tokenize(m.group(2)))
+                for role, names in roles:
+                    if head == [role] and name and not name & names:
+                        conflicts.append(
+                            (
+                                bisect.bisect_right(words, s0 + m.start()) - 1,
+                                bisect.bisect_left(words, s0 + m.end()) - 1,
+                            )
+                        )
         out = []
         for (start, end), labels in spans.items():
             ctext = text[start:end]
@@ -467,6 +481,12 @@ class Reader:
             # decided on) asks only whether the sentence covers the question and the span has
             # the wanted type.
             conf = crel * (0.3 + 0.7 * tscore) * (1 - 0.6 * overlap)
+            if conflicts:
+                w0 = bisect.bisect_right(words, start) - 1
+                w1 = bisect.bisect_left(words, end) - 1
+                if any(b >= w0 - 3 and a <= w1 + 3 for a, b in conflicts):
+                    score *= 0.5
+                    conf *= 0.3
             out.append(
                 Candidate(sent.doc_id, Span(start, end), label, sent.span, score, hit, conf)
             )
@@ -589,7 +609,18 @@ _NAME_LABELS = {
     "PERSON", "ORG", "NORP", "FAC", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
     "LANGUAGE", "PROPN", "QUOTE",
 }
+_OF_NAME = re.compile(r"\b([A-Za-z][\w-]*) of (?:the )?([A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*)*)")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+
+
+def _roles(question: str) -> list[tuple[str, set[str]]]:
+    """("ceo", {"sensetim"}) for "the CEO of SenseTime": a role and whose it is."""
+    out = []
+    for m in _OF_NAME.finditer(question):
+        head = tokenize(m.group(1))
+        if len(head) == 1:
+            out.append((head[0], set(tokenize(m.group(2)))))
+    return out
 
 
 def _coverage(cov_s: float, cov_w: float, total: float) -> float:

@@ -169,3 +169,10 @@ def test_descriptor_word_missing_from_corpus_is_not_doubt(seed_assistant):
     seen = seed_assistant.ask("Which outlet did Guo Tao speak to?", threshold=float("-inf"))
     assert unseen.answer.text == seen.answer.text == "the Global Times"
     assert unseen.answer.score == pytest.approx(seen.answer.score)
+
+
+def test_a_role_of_another_name_does_not_answer(seed_assistant):
+    # "Robin Li, CEO of Baidu said ... chatbots from ... SenseTime".
+    assert seed_assistant.ask("Who is the CEO of Baidu?").answer.text.startswith("Robin Li")
+    other = seed_assistant.ask("Who is the CEO of SenseTime?", threshold=float("-inf")).answer
+    assert other is None or not other.text.startswith("Robin Li")
