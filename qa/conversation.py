@@ -4,13 +4,16 @@ Deterministic rules, no language model. A question with a pronoun ("it", "he", "
 gets the pronoun replaced by what the previous turn was about: its answer when that answer is
 the kind of thing the pronoun can point to (a person for "he", an organisation or product for
 "it"), else the name the previous question asked about. A follow-up with no names of its own
-("And when?") borrows the previous question's content words.
+("And when?") borrows the previous question's content words, and one that only names something
+else ("And Baidu's?", "What about iFlytek?") is the previous question asked about that.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from lemminflect import getAllLemmas
 
 from qa.question import analyze
 from qa.tokens import tokenize
@@ -24,11 +27,17 @@ _NOUN_ANAPHOR = (
 )
 _ANAPHOR = re.compile(rf"\b(?:{_NOUN_ANAPHOR}|{_PERSONAL}|{_THING})\b", re.I)
 _POSSESSIVE = {"his", "her", "its", "their"}
-_CAP_RUN = re.compile(r"(?:[A-Z0-9][\w.&'’-]*[\w]|[A-Z])(?:\s+(?:[A-Z0-9][\w.&'’-]*[\w]|of|&))*")
+# Names, including those written with a small first letter ("iFlytek", "eBay").
+_CAP_RUN = re.compile(
+    r"(?:\b[a-z]?[A-Z0-9][\w.&'’-]*[\w]|\b[A-Z])(?:\s+(?:[a-z]?[A-Z0-9][\w.&'’-]*[\w]|of|&))*"
+)
 _DEFINITE = re.compile(
     r"\bthe (?:[\w.’'-]+ ){0,5}?[\w.’'-]+(?=\s*\?|$|\s+(?:in|on|at|for|by|with|from|to|and|or|"
     r"that|which|who|when|did|does|do|is|was|are|were|called|named)\b)"
 )
+# "did the interim regulation [take] effect": an auxiliary's subject ends before the verb.
+_AUX_SUBJECT = re.compile(r"\b(?:did|does|do|will|can|could|would|should|must|may|might) (the (?:[\w.’'-]+ ?)+)")
+_ELLIPSIS = re.compile(r"^\s*(?:and|and what about|what about|how about|and for|what of)\s+(.+?)[\s?.!]*$", re.I)
 # "the name of ...", "the number of ...": parts of the question's frame, not referents.
 _FRAME = re.compile(r"the (name|number|kind|type|percentage|share|amount|date|year|month)\b")
 _WH_START = re.compile(
@@ -65,7 +74,10 @@ def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
     """What a pronoun in the next question most likely points to, and whether that is the
     previous answer (rather than a name taken from the previous question)."""
     label = turn.answer_label
-    if turn.answer:
+    # After "What is Ernie Bot?" or "Who is Guo Tao?", "it" and "he" are still what was asked
+    # about; the answer is a description of it.
+    describing = analyze(turn.question).kind == "description"
+    if turn.answer and not describing:
         if personal and label == "PERSON":
             return turn.answer, True
         if not personal and label not in ("PERSON", "DATE", "TIME", "CARDINAL", "PERCENT",
@@ -76,7 +88,9 @@ def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
         # A definite noun phrase is what "it" most often points back to: "When did China
         # release the interim regulation?" is about the regulation, not about China.
         definite = [
-            m.group() for m in _DEFINITE.finditer(turn.question) if not _FRAME.match(m.group())
+            _before_verb(turn.question, m.group())
+            for m in _DEFINITE.finditer(turn.question)
+            if not _FRAME.match(m.group())
         ]
         if definite:
             return definite[0], False
@@ -87,6 +101,39 @@ def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
     if names:
         return max(names, key=len), False
     return None, False
+
+
+def _before_verb(question: str, phrase: str) -> str:
+    """``phrase`` cut before the verb that follows an auxiliary's subject: "the interim
+    regulation take effect" -> "the interim regulation"."""
+    m = _AUX_SUBJECT.search(question)
+    if not m or not m.group(1).startswith(phrase.split(" ", 1)[0]) or phrase not in m.group(1):
+        return phrase
+    words = phrase.split()
+    for n in range(2, len(words)):
+        if "VERB" in getAllLemmas(words[n].lower()):
+            return " ".join(words[:n])
+    return phrase
+
+
+def _swap_name(question: str, previous: str) -> str | None:
+    """The previous question asked about another name ("And Baidu's?"), or None."""
+    m = _ELLIPSIS.match(question)
+    if not m:
+        return None
+    new = m.group(1).strip()
+    possessive = re.search(r"['’]s$", new) is not None
+    new = re.sub(r"['’]s$", "", new)
+    if not re.match(r"[a-z]?[A-Z0-9]", new):
+        return None  # "And when?" asks something else about the same thing
+    names = _names(previous)
+    if not names or not new:
+        return None
+    if possessive:
+        owners = [n for n in names if re.search(re.escape(n) + r"['’]s\b", previous)]
+        names = owners or names
+    old = max(names, key=len)
+    return re.sub(re.escape(old), new, previous, count=1)
 
 
 def needs_context(question: str) -> bool:
@@ -124,9 +171,14 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     in "When did the interim regulation take effect?" the answer sits by "take effect".
     """
     turns = [t if isinstance(t, Turn) else Turn(t) for t in history if t]
-    if not turns or not needs_context(question):
+    if not turns:
         return Rewrite(question)
     last = turns[-1]
+    swapped = _swap_name(question, last.question)
+    if swapped:
+        return Rewrite(swapped)
+    if not needs_context(question):
+        return Rewrite(question)
     match = _ANAPHOR.search(question)
     if match is None:
         # "And when?" borrows the content words of the previous question.

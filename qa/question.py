@@ -54,8 +54,8 @@ _RULES: list[tuple[str, frozenset[str], str]] = [
 ]
 _COMPILED = [(re.compile(p), labels, kind) for p, labels, kind in _RULES]
 # "Who is Guo Tao?" asks for a description of a named person, not for a person.
-_WHO_IS_NAME = re.compile(r"^[Ww]ho (is|was|are|were) ([A-Z][\w.'-]*\s?){1,4}\??$")
-_CAP = re.compile(r"\b[A-Z0-9][\w.&'’-]*[A-Za-z0-9]|\b[A-Z]\b")
+_WHO_IS_NAME = re.compile(r"^[Ww](ho|hat) (is|was|are|were) ([a-z]?[A-Z0-9][\w.'-]*\s?){1,4}\??$")
+_CAP = re.compile(r"\b[a-z]?[A-Z0-9][\w.&'’-]*[A-Za-z0-9]|\b[A-Z]\b")
 _WH = {"who", "what", "when", "where", "which", "why", "how", "whom", "whose", "in", "on", "and",
        "did", "does", "do", "is", "was", "are", "were", "according", "besides", "i", "a", "the"}
 

@@ -311,7 +311,10 @@ class Reader:
             word = m.group()
             if m.start() == 0 and " " not in word and word[1:].islower():
                 continue  # a capitalised first word of the sentence, not a name
-            if word.replace(".", "").replace(",", "").isdigit() or word.lower() in _MONTHS:
+            if (
+                word.replace(".", "").replace(",", "").isdigit()
+                or word.split()[0].lower() in _MONTHS  # "August 15" is a date, not a name
+            ):
                 continue
             add(s0 + m.start(), s0 + m.end(), "PROPN")
         # Lists of names ("Baidu, Alibaba, and ByteDance") for questions asking for several.

@@ -17,6 +17,14 @@ from qa.conversation import Turn, needs_context, rewrite
         ("What is the company best known for?",
          [Turn("Which company launched Zhinao?", "360 Security Technology", "ORG")],
          "What is 360 Security Technology best known for?"),
+        # After a "what is X" question the answer describes X; "it" is still X.
+        ("How many users does it have?", [Turn("What is Ernie Bot?", "a chatbot", "PROPN")],
+         "How many users does Ernie Bot have?"),
+        # Only a name: the previous question, asked about that name.
+        ("And 360 Security Technology's?", ["What is iFlytek's model called?"],
+         "What is 360 Security Technology's model called?"),
+        ("What about Baidu?", ["How many LLMs did Xiaomi get approved?"],
+         "How many LLMs did Baidu get approved?"),
     ],
 )
 def test_rewrite(question, history, expected):
@@ -51,3 +59,13 @@ def test_walks_back_through_turns():
 @pytest.mark.parametrize("q, expected", [("What about it?", True), ("Who founded 01.AI?", False)])
 def test_needs_context(q, expected):
     assert needs_context(q) is expected
+
+
+def test_subject_of_an_auxiliary_ends_before_its_verb():
+    out = rewrite("Who issued it?", ["When did the interim regulation take effect?"])
+    assert out.startswith("Who issued the interim regulation?")
+
+
+def test_and_when_is_not_a_name():
+    out = rewrite("And when?", ["Who founded 01.AI?"])
+    assert "01.AI" in out and "when" in out.lower()

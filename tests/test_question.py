@@ -17,6 +17,7 @@ from qa.question import analyze
         ("What is the name of iFlytek's AI model?", "product"),
         ("What is iFlytek best known for?", "description"),
         ("Who is Guo Tao?", "description"),
+        ("What is Ernie Bot?", "description"),
         ("What unit is measured?", "thing"),
     ],
 )
@@ -37,6 +38,10 @@ def test_focus_names_and_descriptors():
     # A name in the wh-phrase restricts the answer: it must be found, not assumed.
     q = analyze("Which European country has approved the most models?")
     assert "european" in q.focus and "european" not in q.descriptors
+
+
+def test_names_with_a_small_first_letter():
+    assert "iflytek" in analyze("What is iFlytek's model called?").focus
 
 
 def test_plural():

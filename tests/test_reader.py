@@ -176,3 +176,9 @@ def test_a_role_of_another_name_does_not_answer(seed_assistant):
     assert seed_assistant.ask("Who is the CEO of Baidu?").answer.text.startswith("Robin Li")
     other = seed_assistant.ask("Who is the CEO of SenseTime?", threshold=float("-inf")).answer
     assert other is None or not other.text.startswith("Robin Li")
+
+
+def test_a_date_is_not_a_name(seed_assistant):
+    reply = seed_assistant.ask("Who issued the interim regulation?", threshold=float("-inf"))
+    for ans in (reply.answer, *reply.alternatives):
+        assert not ans.text.startswith("August"), ans.text
