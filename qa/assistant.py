@@ -31,6 +31,7 @@ def load_reader(retriever: Retriever, config: ReaderConfig):
         retriever.lexical.idf,
         config,
         doc_fraction=retriever.lexical.doc_fraction,
+        encoder=retriever.encoder,
     )
     if not config.model:
         return builtin

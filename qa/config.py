@@ -102,12 +102,16 @@ class ReaderConfig:
         abstain_threshold: answers scoring below this are withheld ("not in the corpus").
         passages: how many retrieved passages the reader looks at.
         max_answer_chars: longest span the reader may return.
+        dense_check: for "what X" questions, let the embedding model choose among the best few
+            spans (the question with the span put in for "what", against its sentence). Costs
+            one model pass of a few short texts for those questions only.
     """
 
     model: str | None = None
     abstain_threshold: float = 0.31
     passages: int = 5
     max_answer_chars: int = 120
+    dense_check: bool = True
 
 
 T = TypeVar("T")

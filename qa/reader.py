@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from qa.annotate import Annotation
 from qa.config import ReaderConfig
 from qa.metrics import f1, normalize_answer
@@ -94,6 +96,7 @@ class Reader:
         idf,
         config: ReaderConfig | None = None,
         doc_fraction=None,
+        encoder=None,
     ) -> None:
         self.documents = documents
         self.annotations = annotations
@@ -103,6 +106,8 @@ class Reader:
         self._sent_cache: dict[tuple[str, int], _Sentence] = {}
         self._meta_cache: dict[str, frozenset[str]] = {}
         self._all_meta: frozenset[str] | None = None
+        self.encoder = encoder
+        self._sent_vecs: dict[tuple[str, int], np.ndarray] = {}
 
     # ----- stored annotations -------------------------------------------------------------------
     def _sentence(self, doc_id: str, span: Span) -> _Sentence:
@@ -149,7 +154,54 @@ class Reader:
     def read(self, question: str | Question, hits: Sequence[Hit]) -> list[Answer]:
         """Ranked answers (best first), agreement-merged. Empty when nothing fits."""
         hits = list(hits)[: self.config.passages]
-        return self._merge(self.candidates(question, hits), hits)
+        q = question if isinstance(question, Question) else analyze(question)
+        cands = self.candidates(q, hits)
+        if self.encoder is not None and self.config.dense_check and q.kind in _DENSE_CHECK:
+            cands = self._dense_check(q, cands, _DENSE_CHECK[q.kind])
+        return self._merge(cands, hits)
+
+    def _dense_check(self, q: Question, cands: list[Candidate], weight: float) -> list[Candidate]:
+        """Re-rank the best few spans by how close the question, with the span put in for its
+        wh-word, comes to the span's sentence. For "what X" questions the hand-set score has
+        little to go on (any noun phrase is a "thing"); the embedding model knows which noun
+        phrase completes the question the way the sentence does."""
+        text_of = {id(c): self.documents[c.doc_id].text[c.span.start : c.span.end] for c in cands}
+        top: dict[str, Candidate] = {}
+        for c in sorted(cands, key=lambda c: -c.score):
+            key = normalize_answer(text_of[id(c)])
+            if key and key not in top:
+                top[key] = c
+                if len(top) == _DENSE_TOP:
+                    break
+        if len(top) < 2:
+            return cands
+        keys = list(top)
+        hyps = [_hypothesis(q.text, text_of[id(top[k])]) for k in keys]
+        missing = [
+            (top[k].doc_id, top[k].sentence)
+            for k in keys
+            if (top[k].doc_id, top[k].sentence.start) not in self._sent_vecs
+        ]
+        missing = list(dict.fromkeys(missing))
+        vecs = self.encoder.encode(
+            hyps + [self.documents[d].text[sp.start : sp.end] for d, sp in missing]
+        )
+        if len(self._sent_vecs) > 50_000:
+            self._sent_vecs.clear()
+        for (d, sp), v in zip(missing, vecs[len(hyps) :]):
+            self._sent_vecs[(d, sp.start)] = v
+        sims = np.array(
+            [
+                float(vecs[i] @ self._sent_vecs[(top[k].doc_id, top[k].sentence.start)])
+                for i, k in enumerate(keys)
+            ]
+        )
+        factor = dict(zip(keys, 1 + weight * (sims - sims.mean())))
+        out = []
+        for c in cands:
+            f = factor.get(normalize_answer(text_of[id(c)]))
+            out.append(dataclasses.replace(c, score=c.score * max(f, 0.0)) if f else c)
+        return out
 
     def candidates(self, question: str | Question, hits: Sequence[Hit]) -> list[Candidate]:
         """Every scored candidate span, before merging (for inspection and tuning)."""
@@ -594,6 +646,14 @@ def _merge_agreeing(answers: list[Answer]) -> list[Answer]:
 
 
 _W_BASE, _W_TYPE, _W_PROX = 0.2, 0.4, 0.4
+# Answer kinds re-ranked by the embedding model, and how much its view counts. Measured on the
+# SQuAD sample: "what X" questions gain (F1 0.15 -> 0.26); typed questions (people, dates,
+# descriptions) lose, as their spans are already chosen by type and position.
+_DENSE_CHECK = {"thing": 2.0}
+_DENSE_TOP = 3
+_HYP_WH = re.compile(
+    r"\b(?:what|which|who|whom)\b(?:\s+(?:kind|type|sort)\s+of)?", re.I
+)
 _PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP", "LIST", "WHERE")
 _LOCATIVE = re.compile(
     r"\b(?:in|at|on|from|near|inside|within|across|throughout)\s+(?!the\s+(?:end|start|"
@@ -624,6 +684,15 @@ def _roles(question: str) -> list[tuple[str, set[str]]]:
         if len(head) == 1:
             out.append((head[0], set(tokenize(m.group(2)))))
     return out
+
+
+def _hypothesis(question: str, answer: str) -> str:
+    """The question with the answer put in for its wh-word: "What is the term for a task ...?"
+    with "A computational problem" -> "A computational problem is the term for a task ..."."""
+    m = _HYP_WH.search(question)
+    if not m:
+        return f"{answer} {question}"
+    return f"{question[: m.start()]}{answer}{question[m.end() :]}".rstrip(" ?")
 
 
 def _coverage(cov_s: float, cov_w: float, total: float) -> float:

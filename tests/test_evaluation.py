@@ -105,3 +105,33 @@ def test_squad_open_corpus_floor(encoder):
     s = run_benchmark(docs, sample, runs=[RunConfig("hybrid-weighted")], name="squad-sample")
     assert s["recall@5"] >= 0.6
     assert s["f1"] >= 0.2
+
+
+@pytest.mark.slow
+def test_dense_check_helps_what_x_questions(encoder):
+    # "What is the term for ...?": any noun phrase fits the type; the embedding model's view
+    # of which one completes the question like the sentence does must lift these questions.
+    if not SQUAD.exists():
+        pytest.skip("../shared/bench is not beside this checkout")
+    from qa.assistant import Assistant
+    from qa.config import ReaderConfig
+    from qa.metrics import answer_scores
+    from qa.question import analyze
+    from qa.retriever import Retriever
+
+    docs, qs = load_squad(SQUAD)
+    docs = [d for d in docs if d.doc_id.startswith("Southern_California")]
+    ids = {d.doc_id for d in docs}
+    sub = [q for q in qs if q.answers and set(q.sources) & ids and analyze(q.question).kind == "thing"]
+    assert len(sub) >= 30
+    r = Retriever.from_documents(docs, encoder=encoder)
+
+    def mean_f1(on: bool) -> float:
+        bot = Assistant(r, ReaderConfig(dense_check=on))
+        replies = [bot.ask(q.question, threshold=float("-inf")) for q in sub]
+        return sum(
+            answer_scores(x.answer.text if x.answer else None, q.answers)[1]
+            for q, x in zip(sub, replies)
+        ) / len(sub)
+
+    assert mean_f1(True) >= mean_f1(False) + 0.02

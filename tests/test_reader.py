@@ -182,3 +182,15 @@ def test_a_date_is_not_a_name(seed_assistant):
     reply = seed_assistant.ask("Who issued the interim regulation?", threshold=float("-inf"))
     for ans in (reply.answer, *reply.alternatives):
         assert not ans.text.startswith("August"), ans.text
+
+
+def test_hypothesis_puts_the_answer_in_for_the_wh_word():
+    from qa.reader import _hypothesis
+
+    assert (
+        _hypothesis("What is the term for a task solved by a computer?", "A computational problem")
+        == "A computational problem is the term for a task solved by a computer"
+    )
+    assert _hypothesis("In what unit is the size measured?", "bits") == (
+        "In bits unit is the size measured"
+    )
