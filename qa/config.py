@@ -108,7 +108,7 @@ class ReaderConfig:
     """
 
     model: str | None = None
-    abstain_threshold: float = 0.31
+    abstain_threshold: float = 0.29
     passages: int = 5
     max_answer_chars: int = 120
     dense_check: bool = True

@@ -227,10 +227,11 @@ def calibrate_threshold(results: Sequence[QuestionResult]) -> float:
         f1 = 0.5 * m["answerable_f1"] + 0.5 * m["unanswerable_accuracy"]
         if f1 > best_f1 + 1e-9:
             best_i, best_f1 = i, f1
-    # Any threshold between this score and the next gives the same F1 here; the midpoint
-    # is the choice least sensitive to small score changes.
-    if best_i + 1 < len(candidates):
-        return round((candidates[best_i] + candidates[best_i + 1]) / 2, 4)
+    # Answers scoring at least the threshold are kept, so every threshold above the score below
+    # this one, up to this one, gives the same result; the midpoint of that interval is the
+    # choice least sensitive to small score changes.
+    if best_i > 0:
+        return round((candidates[best_i - 1] + candidates[best_i]) / 2, 4)
     return candidates[best_i]
 
 

@@ -22,7 +22,7 @@ from qa.annotate import Annotation
 from qa.config import ReaderConfig
 from qa.metrics import f1, normalize_answer
 from qa.question import DESC, NUMBER, THING, Question, analyze
-from qa.tokens import tokenize, tokenize_spans
+from qa.tokens import lemma, stem, tokenize, tokenize_spans
 from qa.types import Answer, Chunk, Document, Hit, Passage, Span
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,9 @@ class Reader:
         # corpus does not hold the answer.
         known = self._all_meta_terms()
         unseen = sum(
-            1 for t in set(q.terms) - ctx - desc if self.doc_fraction(t) == 0 and t not in known
+            1
+            for t in set(q.terms) - ctx - desc
+            if all(self.doc_fraction(a) == 0 for a in _alternatives(t)) and t not in known
         )
         doubt = 0.6**unseen
         cands: list[Candidate] = []
@@ -237,11 +239,12 @@ class Reader:
                 # A document's title and publisher are context for all of its sentences
                 # ("..., according to Benzinga?").
                 meta = self._meta_terms(doc_id)
-                cov_s = sum(w for t, w in weights.items() if t in cur.terms or t in meta)
-                window = cur.terms | (prev.terms if prev else frozenset()) | (
-                    nxt.terms if nxt else frozenset()
+                here = _with_classes(cur.terms)
+                cov_s = sum(w for t, w in weights.items() if _key(t) in here or t in meta)
+                window = here | _with_classes(
+                    (prev.terms if prev else frozenset()) | (nxt.terms if nxt else frozenset())
                 ) | meta
-                cov_w = sum(w for t, w in weights.items() if t in window)
+                cov_w = sum(w for t, w in weights.items() if _key(t) in window)
                 if cov_w == 0:
                     continue
                 near = cur.terms | (prev.terms if prev else frozenset()) | meta
@@ -383,8 +386,10 @@ class Reader:
         # Word positions, to measure distances in words rather than characters.
         words = word_starts
         occ: dict[str, list[int]] = {}
+        by_class = {_key(t): t for t in qterms}
         for t, p in sent.token_pos:
-            if t in qterms:
+            if t in qterms or _key(t) in by_class:
+                t = t if t in qterms else by_class[_key(t)]
                 occ.setdefault(t, []).append(bisect.bisect_right(words, p) - 1)
         wants_desc = bool(q.expected & DESC)
         if wants_desc or q.expected & (NUMBER | THING):
@@ -684,6 +689,30 @@ def _roles(question: str) -> list[tuple[str, set[str]]]:
         if len(head) == 1:
             out.append((head[0], set(tokenize(m.group(2)))))
     return out
+
+
+# Words news writing uses interchangeably: "Which newspaper did he speak to?" is answered by
+# "..., he told the Global Times".
+_CLASSES = {
+    "<say>": frozenset(
+        stem(lemma(w)) for w in "say tell speak state report announce claim explain comment remark".split()
+    ),
+}
+_CLASS_OF = {t: name for name, members in _CLASSES.items() for t in members}
+
+
+def _key(term: str) -> str:
+    return _CLASS_OF.get(term, term)
+
+
+def _alternatives(term: str) -> frozenset[str]:
+    return _CLASSES.get(_CLASS_OF.get(term, ""), frozenset((term,)))
+
+
+def _with_classes(terms: frozenset[str]) -> frozenset[str]:
+    """``terms`` plus the name of every word class they have a member of."""
+    extra = {_CLASS_OF[t] for t in terms if t in _CLASS_OF}
+    return terms | extra if extra else terms
 
 
 def _hypothesis(question: str, answer: str) -> str:

@@ -81,6 +81,24 @@ def test_report_and_json(seed_summary, tmp_path):
     assert markdown_table(seed_summary).count("\n") == 3
 
 
+def test_calibrated_threshold_keeps_answers_at_the_best_cut():
+    from qa.evaluation import QuestionResult
+
+    def row(i, score, answers, prediction="x"):
+        return QuestionResult(str(i), "q", "q", prediction, score, answers, (), (), (), 0, 0, False)
+
+    rows = [
+        row(1, 0.271, ()),  # unanswerable: should be withheld
+        row(2, 0.317, ("x",)),  # right answers: should be kept
+        row(3, 0.348, ("x",)),
+        row(4, 0.9, ("x",)),
+    ]
+    t = calibrate_threshold(rows)
+    assert 0.271 < t <= 0.317
+    m = summarize(rows, t)
+    assert m["answerable_f1"] == 1.0 and m["unanswerable_accuracy"] == 1.0
+
+
 def test_calibrated_threshold_balances_abstention(seed_summary):
     from qa.evaluation import QuestionResult
 

@@ -194,3 +194,10 @@ def test_hypothesis_puts_the_answer_in_for_the_wh_word():
     assert _hypothesis("In what unit is the size measured?", "bits") == (
         "In bits unit is the size measured"
     )
+
+
+def test_reporting_verbs_are_one_class(seed_assistant):
+    # The article says "..., Guo Tao ... told the Global Times"; the question says "speak".
+    reply = seed_assistant.ask("Which newspaper did Guo Tao speak to?")
+    assert reply.answer is not None and reply.answer.text == "the Global Times"
+    assert reply.answer.score >= 0.5
