@@ -22,6 +22,8 @@ _THING = re.compile(
     r"\b(what|which) (?!is\b|are\b|was\b|were\b|does\b|did\b|do\b|has\b|have\b|had\b|can\b|"
     r"could\b|would\b|will\b|should\b|must\b|may\b|might\b)\w+|\bwhat (is|are|was|were) (the|a|an) "
     r"(term|name|word|type|kind|form|unit|process|method|example|measure)\b"
+    # "What is the foundation for ...?", "What are the three ...?": a noun phrase is wanted.
+    r"|^what (is|are|was|were) (the|a|an|one|two|three) "
 )
 
 _ORG_NOUNS = (

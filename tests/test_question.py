@@ -19,6 +19,7 @@ from qa.question import analyze
         ("Who is Guo Tao?", "description"),
         ("What is Ernie Bot?", "description"),
         ("What unit is measured?", "thing"),
+        ("What is the foundation for separation results?", "thing"),
     ],
 )
 def test_answer_kind(question, kind):
