@@ -111,22 +111,21 @@ class TestPersistence:
         with pytest.raises(IndexError_, match="Rebuild"):
             Retriever.load(tmp_path / "idx", encoder=encoder)
 
-    def test_incompatible_format(self, seed_retriever, tmp_path, encoder):
+    @pytest.mark.parametrize(
+        "edit, message",
+        [
+            (lambda m: m.update(format_version=99), "format version 99.*Rebuild"),
+            (lambda m: m["index_key"].update(tokenizer=1), "tokenizer version 1.*Rebuild"),
+        ],
+        ids=["format", "tokenizer"],
+    )
+    def test_incompatible_index(self, seed_retriever, tmp_path, encoder, edit, message):
         seed_retriever.save(tmp_path / "idx")
         path = tmp_path / "idx" / "manifest.json"
         m = json.loads(path.read_text())
-        m["format_version"] = 99
+        edit(m)
         path.write_text(json.dumps(m))
-        with pytest.raises(IndexError_, match="format version 99.*Rebuild"):
-            Retriever.load(tmp_path / "idx", encoder=encoder)
-
-    def test_index_from_another_tokenizer(self, seed_retriever, tmp_path, encoder):
-        seed_retriever.save(tmp_path / "idx")
-        path = tmp_path / "idx" / "manifest.json"
-        m = json.loads(path.read_text())
-        m["index_key"]["tokenizer"] = 1
-        path.write_text(json.dumps(m))
-        with pytest.raises(IndexError_, match="tokenizer version 1.*Rebuild"):
+        with pytest.raises(IndexError_, match=message):
             Retriever.load(tmp_path / "idx", encoder=encoder)
 
     def test_failed_save_keeps_old_index(self, seed_retriever, tmp_path, monkeypatch):
