@@ -186,7 +186,7 @@ class Reader:
         vecs = self.encoder.encode(
             hyps + [self.documents[d].text[sp.start : sp.end] for d, sp in missing]
         )
-        if len(self._sent_vecs) > 50_000:
+        if len(self._sent_vecs) > 20_000:
             self._sent_vecs.clear()
         for (d, sp), v in zip(missing, vecs[len(hyps) :]):
             self._sent_vecs[(d, sp.start)] = v
