@@ -34,7 +34,11 @@ _ORG_NOUNS = (
 )
 _PRODUCT_NOUNS = r"models?|chatbots?|bots?|llms?|programs?|tools?|apps?|products?|services?|software"
 
+REASON = frozenset({"REASON"})
+
 _RULES: list[tuple[str, frozenset[str], str]] = [
+    (r"^why\b|\bfor what reason\b|\bwhat (is|was|were) the reasons? (for|why|behind)\b",
+     REASON, "reason"),
     (r"\b(which|what) (person|people|man|woman|individual)\b", PERSON, "person"),
     (r"\b(what|which) (year|date|day|month|decade|century|time|period|era)s?\b", DATE, "date"),
     (r"^(in |on |by |since |until )?when\b|\bwhen (did|was|were|is|do|does|will)\b", DATE, "date"),
@@ -69,7 +73,7 @@ class Question:
     Attributes:
         expected: entity labels an answer should carry (``DESC`` for a description).
         kind: a readable answer type: person, organisation, date, number, place, product,
-            description.
+            description, reason, thing.
         terms: BM25 terms of the question.
         focus: stemmed terms of the names in the question; a sentence that answers it
             should mention them (or its passage should).

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from lemminflect import getAllLemmas
 
 from qa.annotate import Annotation
 from qa.config import ReaderConfig
 from qa.metrics import f1, normalize_answer
-from qa.question import DESC, NUMBER, THING, Question, analyze
+from qa.question import DESC, NUMBER, REASON, THING, Question, analyze
 from qa.tokens import lemma, stem, tokenize, tokenize_spans
 from qa.types import Answer, Chunk, Document, Hit, Passage, Span
 
@@ -392,13 +393,23 @@ class Reader:
                 t = t if t in qterms else by_class[_key(t)]
                 occ.setdefault(t, []).append(bisect.bisect_right(words, p) - 1)
         wants_desc = bool(q.expected & DESC)
+        np_spans: list[tuple[int, int]] = []
         if wants_desc or q.expected & (NUMBER | THING):
             lo = bisect.bisect_left(ann.noun_chunks, Span(s0, s0))
             for nc in ann.noun_chunks[lo:]:
                 if nc.start >= s1:
                     break
                 if nc.end <= s1:
+                    np_spans.append((nc.start, nc.end))
                     add(nc.start, nc.end, "NP")
+        if q.expected & REASON:
+            # A reason is a clause introduced by a word that gives one ("because ...", "due
+            # to ...", "to [verb] ...").
+            for m in _CAUSE.finditer(stext):
+                if m.group(1).lower() == "to" and "VERB" not in getAllLemmas(m.group(2).lower()):
+                    continue
+                stop = _SEG_SPLIT.search(stext[m.end(1) :] + ",")
+                add(s0 + m.start(), s0 + m.end(1) + stop.start(), "REASON")
         if wants_desc:
             pos = 0
             for m in _SEG_SPLIT.finditer(stext + ","):
@@ -422,10 +433,13 @@ class Reader:
                     add(rest, rest + stop.start(), "ANCHOR")
                     # The same without a trailing phrase ("internet security [in China]").
                     cut = _PP_CUT.search(text[rest : rest + stop.start()])
+                    head = text[rest : rest + cut.start()].split() if cut else []
                     if (
                         cut
                         and q.kind != "place"
-                        and len(text[rest : rest + cut.start()].split()) >= 2
+                        and len(head) >= 2
+                        # "akin [to ChatGPT]" needs what follows; "security [in China]" not.
+                        and _noun_or_name(head[-1])
                     ):
                         add(rest, rest + cut.start(), "ANCHOR")
                     if q.kind == "place":
@@ -497,6 +511,14 @@ class Reader:
             if overlap >= 0.999:
                 continue  # repeats the question
             tscore, label = max((self._type_score(q, lab, ctext), lab) for lab in labels)
+            if (
+                q.expected == DESC
+                and label in ("ANCHOR", "SEG", "GAP")
+                and not any(a <= start < b for a, b in np_spans)
+            ):
+                # "What is Ernie Bot?" wants what it is ("a leading Chinese chatbot ..."), not
+                # what it does ("highlight the significant potential ...").
+                tscore *= 0.3
             if q.kind in ("person", "organisation") and label in _NAME_LABELS:
                 # "... produced by Beijing Zhidemai Technology": the agent of a question verb.
                 agent = _AGENT.search(text[max(s0, start - 40) : start])
@@ -556,6 +578,8 @@ class Reader:
     def _type_score(q: Question, label: str, text: str) -> float:
         if label == "WHERE":
             return 1.0
+        if q.kind == "reason" or label == "REASON":
+            return 1.0 if q.kind == "reason" and label == "REASON" else 0.0
         if label == "LIST":
             return 1.0 if q.plural else 0.3
         if label in q.primary and label != "DESC":
@@ -659,7 +683,12 @@ _DENSE_TOP = 3
 _HYP_WH = re.compile(
     r"\b(?:what|which|who|whom)\b(?:\s+(?:kind|type|sort)\s+of)?", re.I
 )
-_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP", "LIST", "WHERE")
+_PHRASES = ("SEG", "NP", "QUOTE", "ANCHOR", "APPOS", "GAP", "LIST", "WHERE", "REASON")
+_CAUSE = re.compile(
+    r"\b(because(?: of)?|due to|owing to|thanks to|as a result of|in order to|so that|so as to|"
+    r"to)\s+([\w’'-]+)",
+    re.I,
+)
 _LOCATIVE = re.compile(
     r"\b(?:in|at|on|from|near|inside|within|across|throughout)\s+(?!the\s+(?:end|start|"
     r"beginning|middle)\b)"
@@ -713,6 +742,11 @@ def _with_classes(terms: frozenset[str]) -> frozenset[str]:
     """``terms`` plus the name of every word class they have a member of."""
     extra = {_CLASS_OF[t] for t in terms if t in _CLASS_OF}
     return terms | extra if extra else terms
+
+
+def _noun_or_name(word: str) -> bool:
+    forms = getAllLemmas(word.lower())
+    return not forms or "NOUN" in forms or "PROPN" in forms
 
 
 def _hypothesis(question: str, answer: str) -> str:

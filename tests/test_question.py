@@ -18,6 +18,7 @@ from qa.question import analyze
         ("What is iFlytek best known for?", "description"),
         ("Who is Guo Tao?", "description"),
         ("What is Ernie Bot?", "description"),
+        ("Why did the Normans join Turkish forces?", "reason"),
         ("What unit is measured?", "thing"),
         ("What is the foundation for separation results?", "thing"),
     ],

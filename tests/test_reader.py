@@ -141,24 +141,16 @@ def test_where_is_answered_by_the_place_not_the_whole_phrase(seed_assistant):
     assert a is not None and a.text == "the Beijing Academy of Social Science"
 
 
-def test_where_skips_times(seed_assistant, tmp_path):
-    from qa.assistant import Assistant
-    from qa.documents import Document
-    from qa.retriever import Retriever
-
-    texts = {
-        "d": "Because of this, Ethelred fled to exile in Normandy in 1013, forced from his kingdom.",
-        "e": "Sweyn Forkbeard was king of Denmark and later of England.",
-        "f": "Emma was the sister of Duke Richard II.",
-        "g": "The Normans were descended from Norse raiders.",
-        "h": "Rollo agreed to defend the coast against other raiders.",
-        "i": "The Norman language survives in the Channel Islands.",
-    }
-    r = Retriever.from_documents(
-        [Document(k, t, t, title=k) for k, t in texts.items()],
-        encoder=seed_assistant.retriever.encoder,
+def test_where_skips_times(seed_assistant):
+    bot = _tiny(
+        seed_assistant.retriever.encoder,
+        {
+            "d": "Because of this, Ethelred fled to exile in Normandy in 1013, forced from his "
+            "kingdom.",
+            "e": "Sweyn Forkbeard was king of Denmark and later of England.",
+        },
     )
-    a = Assistant(r).ask("Where did Ethelred flee to?", threshold=float("-inf")).answer
+    a = bot.ask("Where did Ethelred flee to?", threshold=float("-inf")).answer
     assert a is not None and a.text == "Normandy"
 
 
@@ -201,3 +193,42 @@ def test_reporting_verbs_are_one_class(seed_assistant):
     reply = seed_assistant.ask("Which newspaper did Guo Tao speak to?")
     assert reply.answer is not None and reply.answer.text == "the Global Times"
     assert reply.answer.score >= 0.5
+
+
+def test_what_is_a_name_is_answered_by_what_it_is(seed_assistant):
+    # Not by what follows the name ("Ernie Bot highlight the significant potential ..."), and
+    # "akin to ChatGPT" is not cut before its "to".
+    a = seed_assistant.ask("What is Ernie Bot?").answer
+    assert a is not None and a.text == "a leading Chinese chatbot akin to ChatGPT"
+
+
+def _tiny(encoder, texts):
+    from qa.assistant import Assistant
+    from qa.documents import Document
+    from qa.retriever import Retriever
+
+    filler = {
+        "g": "The Normans were descended from Norse raiders.",
+        "h": "Rollo agreed to defend the coast against other raiders.",
+        "i": "The Norman language survives in the Channel Islands.",
+        "j": "Emma was the sister of Duke Richard II.",
+    }
+    docs = [Document(k, t, t, title=k) for k, t in {**texts, **filler}.items()]
+    return Assistant(Retriever.from_documents(docs, encoder=encoder))
+
+
+def test_why_is_answered_by_a_reason(seed_assistant):
+    bot = _tiny(
+        seed_assistant.retriever.encoder,
+        {"d": "In 1073 the Normans joined Turkish forces to aid in the destruction of Taron."},
+    )
+    a = bot.ask("Why did the Normans join Turkish forces?").answer
+    assert a is not None and a.text == "aid in the destruction of Taron"
+
+
+def test_why_without_a_reason_in_the_text_is_not_answered(seed_assistant):
+    bot = _tiny(
+        seed_assistant.retriever.encoder,
+        {"d": "In 1073 the Normans joined Turkish forces in Anatolia, near Taron."},
+    )
+    assert bot.ask("Why did the Normans join Turkish forces?").answer is None
