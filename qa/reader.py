@@ -707,6 +707,7 @@ _NAME_LABELS = {
     "LANGUAGE", "PROPN", "QUOTE",
 }
 _OF_NAME = re.compile(r"\b([A-Za-z][\w-]*) of (?:the )?([A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*)*)")
+_ERAS = {"spring", "summer", "autumn", "fall", "winter", "century", "centuries", "decade", "ages"}
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 
 
@@ -792,4 +793,6 @@ def _sub_type(q: Question, text: str) -> float:
         return 0.6
     if re.search(r"\bdate\b", low) and not re.search(r"\d", text):
         return 0.7
+    if not re.search(r"\d", text) and not words & _MONTHS and not words & _ERAS:
+        return 0.6  # "year", "this month": says when only relative to the article
     return 1.0

@@ -232,3 +232,11 @@ def test_why_without_a_reason_in_the_text_is_not_answered(seed_assistant):
         {"d": "In 1073 the Normans joined Turkish forces in Anatolia, near Taron."},
     )
     assert bot.ask("Why did the Normans join Turkish forces?").answer is None
+
+
+def test_a_relative_date_fits_a_when_question_less():
+    from qa.reader import _sub_type
+
+    q = analyze("When did the rules come into force?")
+    assert _sub_type(q, "this month") < _sub_type(q, "August 15, 2023") == 1.0
+    assert _sub_type(q, "last August") == _sub_type(q, "the 10th century") == 1.0
