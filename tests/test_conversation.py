@@ -25,6 +25,8 @@ from qa.conversation import Turn, needs_context, rewrite
          "What is 360 Security Technology's model called?"),
         ("What about Baidu?", ["How many LLMs did Xiaomi get approved?"],
          "How many LLMs did Baidu get approved?"),
+        # Nothing to swap ("LLMs" is a common noun): the same question, for the new name.
+        ("And Baidu?", ["How many LLMs were approved?"], "How many LLMs were approved for Baidu?"),
     ],
 )
 def test_rewrite(question, history, expected):
