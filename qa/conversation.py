@@ -36,8 +36,12 @@ _DEFINITE = re.compile(
     r"that|which|who|when|did|does|do|is|was|are|were|called|named)\b)"
 )
 # "did the interim regulation [take] effect": an auxiliary's subject ends before the verb.
-_AUX_SUBJECT = re.compile(r"\b(?:did|does|do|will|can|could|would|should|must|may|might) (the (?:[\w.’'-]+ ?)+)")
-_ELLIPSIS = re.compile(r"^\s*(?:and|and what about|what about|how about|and for|what of)\s+(.+?)[\s?.!]*$", re.I)
+_AUX_SUBJECT = re.compile(
+    r"\b(?:did|does|do|will|can|could|would|should|must|may|might) (the (?:[\w.’'-]+ ?)+)"
+)
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|and what about|what about|how about|and for|what of)\s+(.+?)[\s?.!]*$", re.I
+)
 _ACRONYM = re.compile(r"[A-Z]{2,5}s?")
 # "the name of ...", "the number of ...": parts of the question's frame, not referents.
 _FRAME = re.compile(r"the (name|number|kind|type|percentage|share|amount|date|year|month)\b")
@@ -129,8 +133,6 @@ def _swap_name(question: str, previous: str) -> str | None:
         return None  # "And when?" asks something else about the same thing
     # Acronyms of common nouns ("LLMs", "AI", "CEO") are not what the question was about.
     names = [n for n in _names(previous) if not _ACRONYM.fullmatch(n)]
-    if not new:
-        return None
     if not names:
         return f"{previous.rstrip(' ?')} for {new}?"
     if possessive:

@@ -50,7 +50,8 @@ _RULES: list[tuple[str, frozenset[str], str]] = [
      r"goal|aim|reason|cause|effect|impact)\b|\bwhy\b|\bwhat (must|should|does|do|did)\b",
      DESC, "description"),
     (rf"\b(which|what) ((\w+[ -]){{0,3}})({_ORG_NOUNS})\b", ORG, "organisation"),
-    (r"\b(which|what) (\w+ ){0,2}?(country|countries|city|cities|province|region|state|continent|nation|place|"
+    (r"\b(which|what) (\w+ ){0,2}?(country|countries|city|cities|province|region|state|continent|"
+     r"nation|place|"
      r"location|river|island|area|site|town|village|sea|ocean|mountain)s?\b",
      PLACE, "place"),
     (r"\bwhere\b", PLACE | ORG | DESC, "place"),
