@@ -563,6 +563,10 @@ class Reader:
             # decided on) asks only whether the sentence covers the question and the span has
             # the wanted type.
             conf = crel * (0.3 + 0.7 * tscore) * (1 - 0.6 * overlap)
+            if label == "REASON":
+                # A reason must attach to what the question asks about ("joined Turkish forces
+                # [to aid ...]"), not to any verb in the sentence ("used [to train ChatGPT]").
+                conf *= 0.3 + 0.7 * prox
             if conflicts:
                 w0 = bisect.bisect_right(words, start) - 1
                 w1 = bisect.bisect_left(words, end) - 1

@@ -240,3 +240,10 @@ def test_a_relative_date_fits_a_when_question_less():
     q = analyze("When did the rules come into force?")
     assert _sub_type(q, "this month") < _sub_type(q, "August 15, 2023") == 1.0
     assert _sub_type(q, "last August") == _sub_type(q, "the 10th century") == 1.0
+
+
+def test_a_reason_for_another_verb_is_doubted(seed_assistant):
+    # "China has approved ... LLMs – the technology used to train ChatGPT": "to train" is why
+    # the technology is used, not why China approved it.
+    reply = seed_assistant.ask("Why did China approve the LLMs?", threshold=float("-inf"))
+    assert reply.answer is None or reply.answer.score < 0.5
