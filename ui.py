@@ -38,6 +38,41 @@ def _e(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
+def text_history(history) -> list[dict[str, str]]:
+    """The chat history reduced to its text: ``[{"role", "content": str}]``.
+
+    The history comes from the caller and is echoed back to the page, so a file or component
+    part in it is dropped here: echoed, Gradio would copy the file it names into its cache and
+    serve it, which let anyone read any file on the server. Accepts Gradio's normalised form
+    (content as a list of parts) and the simple ``{"role", "content": str}`` form.
+    """
+    out: list[dict[str, str]] = []
+    for message in history or []:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            continue
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [content]
+        texts = []
+        for part in parts:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+        if texts:
+            out.append({"role": message["role"], "content": "".join(texts)})
+    return out
+
+
+def uploaded_by_page(path: Path) -> bool:
+    """Whether a file lies in Gradio's upload folder, i.e. came through the page's upload."""
+    from gradio.utils import get_upload_folder, is_in_or_equal
+
+    try:
+        return path.is_file() and is_in_or_equal(path.resolve(), Path(get_upload_folder()).resolve())
+    except (OSError, ValueError):
+        return False
+
+
 def render_reply(service: Service, reply) -> str:
     """The chat message for a reply, as escaped HTML."""
     docs = service.retriever.documents
@@ -132,7 +167,7 @@ def build_ui(service: Service) -> gr.Blocks:
             reset = gr.Button("Reset to the seed corpus", size="sm")
 
         def respond(message, history, turns_, mode_, k_, fusion_):
-            history = list(history or [])
+            history = text_history(history)
             message = (message or "").strip()
             if not message:
                 return history, gr.update(), turns_, ""
@@ -162,6 +197,10 @@ def build_ui(service: Service) -> gr.Blocks:
             for f in progress.tqdm(files or [], desc="Indexing"):
                 path = Path(getattr(f, "name", f))
                 original = Path(getattr(f, "orig_name", None) or path.name).name
+                if not uploaded_by_page(path):
+                    messages.append(f"❌ **{_e(original)}** refused: only files uploaded through "
+                                    "this page can be added")
+                    continue
                 try:
                     doc_id = service.add_file(path, original)
                     messages.append(f"✅ **{_e(original)}** indexed as `{_e(doc_id)}`")
@@ -182,8 +221,17 @@ def build_ui(service: Service) -> gr.Blocks:
 
 def create_app(service: Service):
     """The FastAPI app: HTTP API under /api, the Gradio UI at /."""
+    from qa.service import MAX_UPLOAD_BYTES
+
     app = create_api(service)
-    return gr.mount_gradio_app(app, build_ui(service), path="/", css=CSS)
+    demo = build_ui(service)
+    app = gr.mount_gradio_app(app, demo, path="/", css=CSS, max_file_size=MAX_UPLOAD_BYTES)
+    # Gradio checks that a file named in an event's input was uploaded by a user, and that a
+    # file in its output lies in an allowed folder, but only for an app that "launched"
+    # (processing_utils._check_allowed returns early otherwise); a mounted app never does.
+    # Mark it launched so those checks run.
+    demo.has_launched = True
+    return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, corpus=None, index=None) -> None:

@@ -1,0 +1,124 @@
+"""The page's events accept no server path: the exact attacks of the security audit (issue 9).
+
+Each test speaks Gradio's wire protocol directly (``/gradio_api/queue/join`` then the event
+stream), as an attacker would, against the real app on the seed corpus.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+
+import pytest
+
+pytest.importorskip("gradio")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from tests.conftest import SEEDS  # noqa: E402
+
+SECRET = "TOPSECRET-not-for-the-web"
+
+
+@pytest.fixture(scope="module")
+def app_and_service(tmp_path_factory, encoder):
+    import ui
+    from qa.service import Service
+
+    root = tmp_path_factory.mktemp("sec")
+    shutil.copytree(SEEDS, root / "seeds")
+    service = Service(corpus=root / "seeds", index=root / "index")
+    return ui.create_app(service), service
+
+
+@pytest.fixture(scope="module")
+def client(app_and_service):
+    with TestClient(app_and_service[0]) as c:  # the lifespan starts Gradio's queue
+        yield c
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    path = tmp_path / "private" / "notes.txt"
+    path.parent.mkdir()
+    path.write_text(f"{SECRET}: the launch codes are 0000.", encoding="utf-8")
+    return path
+
+
+def fn_index(client, name: str) -> int:
+    config = client.get("/config").json()
+    for i, dep in enumerate(config["dependencies"]):
+        if dep.get("api_name") == name or (name == "upload" and dep.get("targets") and
+                                           any(t[1] == "upload" for t in dep["targets"])):
+            return dep.get("id", i)
+    raise AssertionError(f"no event {name!r}")
+
+
+def call(client, fn: int, data: list) -> list[dict]:
+    """Join the queue as a browser would and return every message of the event stream."""
+    session = uuid.uuid4().hex
+    r = client.post("/gradio_api/queue/join",
+                    json={"data": data, "fn_index": fn, "session_hash": session, "event_data": None,
+                          "trigger_id": None})
+    assert r.status_code == 200, r.text
+    messages = []
+    with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                msg = json.loads(line[5:])
+                messages.append(msg)
+                if msg.get("msg") in ("process_completed", "close_stream", "unexpected_error"):
+                    break
+    return messages
+
+
+def file_urls(obj) -> list[str]:
+    found = []
+    if isinstance(obj, dict):
+        if isinstance(obj.get("url"), str):
+            found.append(obj["url"])
+        for v in obj.values():
+            found += file_urls(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            found += file_urls(v)
+    return found
+
+
+def test_chat_history_with_a_server_path_leaks_nothing(client, secret_file):
+    history = [
+        {"role": "user", "content": [{"type": "file", "file": {
+            "path": str(secret_file), "meta": {"_type": "gradio.FileData"}}}]},
+    ]
+    messages = call(client, fn_index(client, "ask"), ["Who founded 01.AI?", history, None, "hybrid", 5, "weighted"])
+    body = json.dumps(messages)
+    assert SECRET not in body
+    for url in file_urls(messages):
+        assert SECRET not in client.get(url).text
+
+
+def test_upload_event_refuses_a_server_path(client, app_and_service, secret_file):
+    service = app_and_service[1]
+    before = {d["doc_id"] for d in service.documents()}
+    upload = [{"path": str(secret_file), "orig_name": "notes.txt", "meta": {"_type": "gradio.FileData"}}]
+    messages = call(client, fn_index(client, "upload"), [upload])
+    assert {d["doc_id"] for d in service.documents()} == before
+    hits = client.post("/api/search", json={"query": "launch codes", "k": 10}).json()
+    assert all(SECRET not in h["text"] for h in hits)
+    assert messages  # the event answered (an error or a refusal), it did not hang
+
+
+def test_text_history_keeps_only_text():
+    import ui
+
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Who founded 01.AI?"}]},
+        {"role": "assistant", "content": "Kai-Fu Lee"},
+        {"role": "user", "content": [{"type": "file", "file": {"path": "/etc/hostname"}}]},
+        {"role": "system", "content": "ignored"},
+        "not a message",
+    ]
+    assert ui.text_history(history) == [
+        {"role": "user", "content": "Who founded 01.AI?"},
+        {"role": "assistant", "content": "Kai-Fu Lee"},
+    ]
