@@ -234,13 +234,14 @@ def create_app(service: Service):
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, corpus=None, index=None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 7860, corpus=None, index=None,
+          reader_config=None) -> None:
     import time
 
     import uvicorn
 
     t0 = time.perf_counter()
-    service = Service(corpus, index)
+    service = Service(corpus, index, reader_config)
     app = create_app(service)
     print(f"ready in {time.perf_counter() - t0:.1f} s: http://{host}:{port}/", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

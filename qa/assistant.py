@@ -7,13 +7,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.config import ReaderConfig, RetrieverConfig
+from qa.config import ReaderConfig, ReaderKind, RetrieverConfig
 from qa.conversation import Rewrite, Turn, resolve
 from qa.question import analyze
 from qa.tokens import tokenize
 from qa.errors import InputError
 from qa.highlight import clip
-from qa.reader import Reader
+from qa.answers import Reader, group_answers
+from qa.reader import Reader as RuleReader
 from qa.retriever import Retriever, clean_query
 from qa.types import Answer, Hit, Passage, Reply
 
@@ -22,10 +23,19 @@ log = logging.getLogger(__name__)
 MAX_HISTORY = 20
 
 
-def load_reader(retriever: Retriever, config: ReaderConfig):
-    """The configured reader: a transformers model when one is named and loads, else the
-    built-in reader (the reason is logged)."""
-    builtin = Reader(
+def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
+    """The configured reader: the trained span model (or the model ``config.model`` names) by
+    default, the rule reader for ``reader="rules"`` or when the model cannot be loaded (the
+    reason is logged)."""
+    if config.reader is ReaderKind.TRAINED:
+        try:
+            from qa.neural import ModelReader
+
+            return ModelReader(retriever.documents, config)
+        except Exception as exc:  # model missing, offline, wrong architecture, no transformers...
+            log.warning("cannot load reader model %r (%s: %s); using the rule reader",
+                        config.model or "the shipped model", type(exc).__name__, exc)
+    return RuleReader(
         retriever.documents,
         retriever.annotations,
         retriever.lexical.idf,
@@ -33,20 +43,6 @@ def load_reader(retriever: Retriever, config: ReaderConfig):
         doc_fraction=retriever.lexical.doc_fraction,
         encoder=retriever.encoder,
     )
-    if not config.model:
-        return builtin
-    try:
-        from qa.neural import NeuralReader
-
-        return NeuralReader(config.model, retriever.documents, config)
-    except Exception as exc:  # model missing, offline, wrong architecture, no transformers...
-        log.warning(
-            "cannot load reader model %r (%s: %s); using the built-in reader",
-            config.model,
-            type(exc).__name__,
-            exc,
-        )
-        return builtin
 
 
 class Assistant:
@@ -123,9 +119,11 @@ class Assistant:
         asked = analyze(query)
         if rewritten.topic:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
-        answers = self.reader.read(asked, hits) if hits else []
+        answers = group_answers(self.reader.read(asked, hits)) if hits else []
         t2 = time.perf_counter()
-        limit = self.config.abstain_threshold if threshold is None else threshold
+        if threshold is None:
+            threshold = self.config.abstain_threshold
+        limit = self.reader.default_threshold if threshold is None else threshold
         best = answers[0] if answers and answers[0].score >= limit else None
         return Reply(
             question=question,

@@ -14,6 +14,7 @@ import click
 from qa.errors import QAError
 from qa.paths import default_corpus, default_index
 
+READERS = ["trained", "rules"]
 MODES = ["hybrid", "bm25", "dense"]
 FUSIONS = ["weighted", "rrf"]
 
@@ -173,7 +174,7 @@ def reply_json(assistant, reply) -> dict:
     }
 
 
-def _print_reply(assistant, reply) -> None:
+def _print_reply(assistant, reply, explain: bool = False) -> None:
     from qa.highlight import mark_text
 
     if reply.query != reply.question:
@@ -191,6 +192,12 @@ def _print_reply(assistant, reply) -> None:
         click.echo("  " + " ".join(mark_text(a.sentence, [rel]).split()))
     for d in a.sources:
         click.echo(f"  source: {assistant.retriever.documents[d].citation()} [{d}]")
+    if explain:
+        for cand in (a, *reply.alternatives[:2]):
+            click.echo(f"why {cand.text!r} (confidence {cand.score:.3f}):")
+            lines = cand.explanation.lines() if cand.explanation else ["  (this reader gives no explanation)"]
+            for line in lines:
+                click.echo("  " + line)
 
 
 @main.command()
@@ -199,10 +206,14 @@ def _print_reply(assistant, reply) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("--k", default=None, type=int, help="Passages to read.")
 @click.option("--mode", type=click.Choice(MODES), default=None)
-@click.option("--reader-model", default=None, help="A transformers QA model name or folder.")
+@click.option("--reader", type=click.Choice(READERS), default="trained", show_default=True,
+              help="The trained span model, or the rule reader that needs no model.")
+@click.option("--reader-model", default=None,
+              help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
+@click.option("--explain", is_flag=True, help="Show why the answer won: features and weighted terms.")
 @_corpus_opt
 @_index_opt
-def ask(question, history, as_json, k, mode, reader_model, corpus, index_dir) -> None:
+def ask(question, history, as_json, k, mode, reader, reader_model, explain, corpus, index_dir) -> None:
     """Answer QUESTION from the corpus."""
     from qa.assistant import Assistant
     from qa.config import ReaderConfig
@@ -210,12 +221,12 @@ def ask(question, history, as_json, k, mode, reader_model, corpus, index_dir) ->
 
     clean_query(question)
     r = open_retriever(index_dir, corpus)
-    assistant = Assistant(r, ReaderConfig(model=reader_model))
+    assistant = Assistant(r, ReaderConfig(reader=reader, model=reader_model))
     reply = assistant.ask(question, list(history), k=k, mode=mode)
     if as_json:
         click.echo(json.dumps(reply_json(assistant, reply), ensure_ascii=False, indent=2))
     else:
-        _print_reply(assistant, reply)
+        _print_reply(assistant, reply, explain)
 
 
 @main.command()
@@ -285,7 +296,7 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_
             if (mode is None or r.mode == mode) and (fusion is None or r.mode != "hybrid"
                                                      or r.fusion == fusion)]
     for model in reader_model:
-        runs.append(ev.RunConfig(f"hybrid-weighted+{Path(model).name}", reader=model))
+        runs.append(ev.RunConfig(f"hybrid-weighted+{Path(model).name}", reader="trained", model=model))
     summary = ev.run_benchmark(docs, qs, runs=runs, threshold=threshold, name=name)
     click.echo(ev.markdown_table(summary))
     main_cfg = summary["configs"][summary["primary_config"]]
@@ -306,17 +317,44 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--reader", type=click.Choice(READERS), default="trained", show_default=True)
+@click.option("--reader-model", default=None,
+              help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
 @_corpus_opt
 @_index_opt
-def serve(host, port, corpus, index_dir) -> None:
+def serve(host, port, reader, reader_model, corpus, index_dir) -> None:
     """Start the web UI and HTTP API."""
+    from qa.config import ReaderConfig
+
     try:
         import ui
     except ImportError as exc:
         raise click.ClickException(
             f"the web UI needs the ui extra ({exc}): pip install 'qa[ui]'"
         ) from None
-    ui.serve(host=host, port=port, corpus=corpus, index=index_dir)
+    ui.serve(host=host, port=port, corpus=corpus, index=index_dir,
+             reader_config=ReaderConfig(reader=reader, model=reader_model))
+
+
+@main.command(name="train-reader")
+@click.option("--data", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="SQuAD v2.0 (or v1.1) JSON training file.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Run folder: checkpoint, curve.jsonl and the model (in OUT/model). Rerun to resume.")
+@click.option("--epochs", type=float, default=None, help="Passes over the data (default 2).")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (default 1e-4).")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--max-length", type=int, default=None, help="Window length in tokens (default 256).")
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (smoke runs).")
+@click.option("--limit", type=int, default=None, help="Use only the first N questions (smoke runs).")
+@click.option("--seed", type=int, default=None)
+def train_reader(data, out, **overrides) -> None:
+    """Fine-tune the span reader on SQuAD-format data (see qa/reader_model/README.md)."""
+    from qa.training import TrainConfig, train
+
+    cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    row = train(data, out, cfg)
+    click.echo(json.dumps(row))
 
 
 @main.command()

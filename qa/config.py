@@ -30,6 +30,11 @@ class SearchMode(_ParseEnum):
     DENSE = "dense"
 
 
+class ReaderKind(_ParseEnum):
+    TRAINED = "trained"
+    RULES = "rules"
+
+
 class FusionMethod(_ParseEnum):
     RRF = "rrf"
     WEIGHTED = "weighted"
@@ -97,9 +102,16 @@ class ReaderConfig:
     """Answer extraction settings.
 
     Attributes:
-        model: optional name or path of a transformers question-answering model. ``None`` uses
-            the built-in reader that needs no model.
-        abstain_threshold: answers scoring below this are withheld ("not in the corpus").
+        reader: ``trained`` (default), the span model trained here and shipped in
+            ``qa/reader_model``; ``rules``, the rule reader that needs no model. The rule reader
+            also answers when a model cannot be loaded (the reason is logged).
+        model: optional name or folder of another span model for the ``trained`` reader: a
+            transformers question-answering model (hub name or folder) or a folder written by
+            ``qa train-reader``.
+        abstain_threshold: answers whose confidence is below this are withheld ("not in the
+            corpus"). ``None`` uses the reader's own calibrated threshold.
+        max_tokens: longest model window in tokens; longer passages are read in overlapping
+            windows.
         passages: how many retrieved passages the reader looks at.
         max_answer_chars: longest span the reader may return.
         dense_check: for "what X" questions, let the embedding model choose among the best few
@@ -107,11 +119,20 @@ class ReaderConfig:
             one model pass of a few short texts for those questions only.
     """
 
+    reader: ReaderKind = ReaderKind.TRAINED
     model: str | None = None
-    abstain_threshold: float = 0.29
+    abstain_threshold: float | None = None
     passages: int = 5
+    max_tokens: int = 384
     max_answer_chars: int = 120
     dense_check: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reader", ReaderKind.parse(self.reader))
+        if self.passages < 1:
+            raise InputError(f"passages must be at least 1, got {self.passages}")
+        if not 32 <= self.max_tokens <= 512:
+            raise InputError(f"max_tokens must be between 32 and 512, got {self.max_tokens}")
 
 
 T = TypeVar("T")

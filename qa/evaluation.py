@@ -67,7 +67,8 @@ class RunConfig:
     name: str
     mode: str = "hybrid"
     fusion: str = "weighted"
-    reader: str | None = None  # None: built-in reader; else a transformers model name/path
+    reader: str | None = None  # None: the configured reader; else "trained" or "rules"
+    model: str | None = None  # a span model (transformers name or folder) for the trained reader
 
 
 def load_questions(path: str | Path) -> list[EvalQuestion]:
@@ -240,6 +241,7 @@ DEFAULT_RUNS = (
     RunConfig("dense", mode="dense"),
     RunConfig("hybrid-rrf", mode="hybrid", fusion="rrf"),
     RunConfig("hybrid-weighted", mode="hybrid", fusion="weighted"),
+    RunConfig("hybrid-weighted+rules", mode="hybrid", fusion="weighted", reader="rules"),
 )
 
 
@@ -273,17 +275,20 @@ def run_benchmark(
     t0 = time.perf_counter()
     retriever = Retriever.from_documents(documents, retriever_config, encoder=encoder)
     build_s = time.perf_counter() - t0
-    limit = reader_config.abstain_threshold if threshold is None else threshold
     calib_q, test_q = split(questions)
     calib_ids = {q.id for q in calib_q}
     configs = {}
     per_question = {}
     for run in runs:
-        cfg = reader_config if run.reader is None else dataclasses.replace(
-            reader_config, model=run.reader
-        )
+        cfg = reader_config
+        if run.reader is not None:
+            cfg = dataclasses.replace(cfg, reader=run.reader)
+        if run.model is not None:
+            cfg = dataclasses.replace(cfg, model=run.model)
         assistant = Assistant(retriever, cfg)
-        reader_name = getattr(assistant.reader, "name", "heuristic")
+        reader_name = assistant.reader.name
+        limit = next(t for t in (threshold, cfg.abstain_threshold,
+                                 assistant.reader.default_threshold) if t is not None)
         results = evaluate(assistant, questions, run)
         calib = [r for r in results if r.id in calib_ids]
         test = [r for r in results if r.id not in calib_ids]
@@ -294,6 +299,7 @@ def run_benchmark(
                 "mode": run.mode,
                 "fusion": run.fusion if run.mode == "hybrid" else None,
                 "reader": reader_name,
+                "threshold": limit,
                 "calibrated_threshold": tuned,
                 "calibration_split_f1": summarize(calib, tuned)["f1"],
                 "test_split_unanswerable_accuracy": summarize(test, tuned)["unanswerable_accuracy"],

@@ -7,20 +7,7 @@ import re
 import string
 from collections.abc import Sequence
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCT = set(string.punctuation) | {"\u2018", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014"}
-
-
-def normalize_answer(s: str) -> str:
-    """SQuAD v2.0 normalisation: lower case, drop punctuation, articles and extra spaces.
-
-    The official script drops ASCII punctuation only; curly quotes and dashes are dropped too
-    here because the seed articles use them where SQuAD's text uses ASCII.
-    """
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCT)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
+from qa.tokens import normalize_answer  # noqa: F401  (re-exported: metrics use it)
 
 
 def exact_match(prediction: str, gold: str) -> float:

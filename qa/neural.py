@@ -1,115 +1,157 @@
-"""Optional neural reader on a transformers extractive question-answering model.
+"""The model reader: the span model trained here (the default), or any transformers QA model.
 
-No such model ships offline here, so the user names one (a hub name or a local folder). When it
-cannot be loaded, :func:`load_reader` logs why and returns the built-in reader instead.
+It reads the top passages in one batch, each at the length it needs, and takes the best span
+of every window with the window's null score (``[CLS]``, SQuAD v2 style). Raw start+end logits
+are compared across passages, never a per-passage softmax, so the best span of a passage that
+does not hold the answer cannot look certain, and a SQuAD v2 model abstains as it was trained to.
+
+Confidence is a logistic function of the span's margin over the null answer, its passage's
+retrieval rank and how many passages agree on it; its weights were fitted on held-out articles of
+the training file (``qa.calibration``) and ship in the model's ``reader.json``.
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+from qa.answers import span_answer
 from qa.config import ReaderConfig
-from qa.metrics import normalize_answer
-from qa.types import Answer, Document, Hit, Passage, Span
+from qa.span_model import (
+    META_FILE, SHIPPED_MODEL_DIR, SpanGuess, best_span, is_shipped_form, load_model, pad_batch,
+    tokenizer_for, windows,
+)
+from qa.types import Answer, Document, Explanation, Hit, Span
 
 log = logging.getLogger(__name__)
 
 
-class NeuralReader:
-    """Reads spans with a ``transformers`` question-answering model.
+@dataclass(frozen=True)
+class Confidence:
+    """Logistic confidence over a span's evidence; the weights live in the model's reader.json.
 
-    Example:
-        >>> reader = NeuralReader("deepset/roberta-base-squad2", documents)
-        >>> reader.read("Who founded 01.AI?", hits)[0].text
+    The default weights are a plain sigmoid of the margin, for models that carry none.
     """
 
-    name = "neural"
+    bias: float = 0.0
+    margin: float = 1.0
+    top_margin: float = 0.0
+    retrieval_rank: float = 0.0
+    support: float = 0.0
+    threshold: float = 0.5
+
+    def features(self, margin: float, top_margin: float, rank: int, support: int) -> dict[str, float]:
+        return {"margin": margin, "top_margin": top_margin,
+                "retrieval_rank": math.log1p(rank), "support": math.log1p(support - 1)}
+
+    def terms(self, feats: dict[str, float]) -> dict[str, float]:
+        return {k: getattr(self, k) * v for k, v in feats.items()}
+
+    def probability(self, feats: dict[str, float]) -> float:
+        z = self.bias + sum(self.terms(feats).values())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+class ModelReader:
+    """Reads spans with a span model: the shipped one, or a transformers QA model by name.
+
+    Example:
+        >>> reader = ModelReader(retriever.documents)            # the model trained here
+        >>> answers = reader.read("Who founded 01.AI?", retriever.search("Who founded 01.AI?"))
+        >>> answers[0].text
+        'Kai-Fu Lee'
+    """
+
+    name = "trained"
 
     def __init__(
-        self, model: str, documents: dict[str, Document], config: ReaderConfig | None = None
+        self, documents: dict[str, Document], config: ReaderConfig | None = None,
+        model: str | Path | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-        self.model_name = model
+        self._torch = torch
         self.documents = documents
         self.config = config or ReaderConfig()
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        if not getattr(self.tokenizer, "is_fast", False):
-            raise ValueError(f"{model}: a fast tokenizer is needed for character offsets")
-        self.model = AutoModelForQuestionAnswering.from_pretrained(model)
-        self.model.eval()
-        self._torch = torch
+        source = model or self.config.model or SHIPPED_MODEL_DIR
+        self.model_name = str(source)
+        self.confidence = Confidence()
+        if is_shipped_form(source):
+            self.model, info = load_model(source)
+            self.tokenizer = tokenizer_for()
+            if info.get("confidence"):
+                self.confidence = Confidence(**info["confidence"])
+        else:
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    def read(self, question: str, hits: Sequence[Hit]) -> list[Answer]:
-        """Best span per passage, scored by the model's start/end probability."""
+            self.name = "transformers"
+            self.tokenizer = AutoTokenizer.from_pretrained(str(source))
+            if not getattr(self.tokenizer, "is_fast", False):
+                raise ValueError(f"{source}: a fast tokenizer is needed for character offsets")
+            self.model = AutoModelForQuestionAnswering.from_pretrained(str(source))
+            self.model.eval()
+            calib = Path(str(source)) / META_FILE
+            if calib.is_file():
+                data = json.loads(calib.read_text()).get("confidence")
+                if data:
+                    self.confidence = Confidence(**data)
+        self.default_threshold = self.confidence.threshold
+
+    def guesses(self, question: str, hits: Sequence[Hit]) -> list[SpanGuess]:
+        """The best span of every window of the top passages, one batch, one model pass."""
         torch = self._torch
-        question = getattr(question, "text", question)  # a qa.question.Question or a string
-        hits = list(hits)[: self.config.passages]
-        if not hits:
+        ws = windows(self.tokenizer, question, [h.chunk.text for h in hits],
+                     max_length=self.config.max_tokens, stride=self.config.max_tokens // 3)
+        if not ws:
             return []
-        enc = self.tokenizer(
-            [question] * len(hits),
-            [h.chunk.text for h in hits],
-            truncation="only_second",
-            max_length=384,
-            padding=True,
-            return_offsets_mapping=True,
-            return_tensors="pt",
-        )
-        offsets = enc.pop("offset_mapping")
-        with torch.no_grad():
-            out = self.model(**{k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
-        groups: dict[str, list[tuple[float, Hit, Span]]] = {}
-        for i, hit in enumerate(hits):
-            seq = enc.sequence_ids(i)
-            start_p = torch.softmax(out.start_logits[i], -1)
-            end_p = torch.softmax(out.end_logits[i], -1)
-            ctx = [j for j, s in enumerate(seq) if s == 1]
-            if not ctx:
-                continue
-            best, best_score = None, 0.0
-            top_s = torch.topk(start_p[ctx], min(10, len(ctx))).indices.tolist()
-            top_e = torch.topk(end_p[ctx], min(10, len(ctx))).indices.tolist()
-            for a in top_s:
-                for b in top_e:
-                    if b < a or b - a > 30:
-                        continue
-                    sc = float(start_p[ctx[a]] * end_p[ctx[b]])
-                    if sc > best_score:
-                        best, best_score = (ctx[a], ctx[b]), sc
-            if best is None:
-                continue
-            c0 = int(offsets[i][best[0]][0])
-            c1 = int(offsets[i][best[1]][1])
-            if c1 <= c0:
-                continue
-            span = Span(hit.chunk.start + c0, hit.chunk.start + c1)
-            text = self.documents[hit.chunk.doc_id].text[span.start : span.end]
-            key = normalize_answer(text)
-            if key:
-                groups.setdefault(key, []).append((best_score, hit, span))
-        answers = []
-        for group in groups.values():
-            group.sort(key=lambda g: -g[0])
-            score, hit, span = group[0]
+        arrays = pad_batch(ws)
+        if not any(w.token_type_ids for w in ws):
+            arrays.pop("token_type_ids")
+        with torch.inference_mode():
+            out = self.model(**{k: torch.from_numpy(v) for k, v in arrays.items()})
+        s = out.start_logits.float().numpy()
+        e = out.end_logits.float().numpy()
+        max_tokens = max(8, self.config.max_answer_chars // 3)
+        return [g for i, w in enumerate(ws) if (g := best_span(w, s[i], e[i], max_tokens)) is not None]
+
+    def read(self, question, hits: Sequence[Hit]) -> list[Answer]:
+        """One answer per window's best span, best first; ``score`` is the calibrated confidence."""
+        text = getattr(question, "text", question)
+        hits = list(hits)[: self.config.passages]
+        if not hits or not str(text).strip():
+            return []
+        guesses = self.guesses(str(text), hits)
+        if not guesses:
+            return []
+        top_margin = max(g.margin for g in guesses)
+        keys = [self._key(hits[g.passage], g) for g in guesses]
+        support = {k: sum(1 for x in keys if x == k) for k in keys}
+        out = []
+        for g, key in zip(guesses, keys):
+            hit = hits[g.passage]
             doc = self.documents[hit.chunk.doc_id]
-            passages = tuple(
-                Passage.from_hit(h, (sp.shift(-h.chunk.start),), self.documents[h.chunk.doc_id].title)
-                for _, h, sp in group
+            span = Span(hit.chunk.start + g.start, hit.chunk.start + g.end)
+            feats = self.confidence.features(g.margin, top_margin, g.passage, support[key])
+            conf = self.confidence.probability(feats)
+            why = Explanation(
+                self.name,
+                features=tuple(feats.items()) + (("span_logit", g.score), ("null_logit", g.null_score)),
+                terms=(("bias", self.confidence.bias), *self.confidence.terms(feats).items()),
             )
-            answers.append(
-                Answer(
-                    text=doc.text[span.start : span.end],
-                    score=score,
-                    doc_id=doc.doc_id,
-                    span=span,
-                    sentence=hit.chunk.text,
-                    sentence_span=Span(hit.chunk.start, hit.chunk.end),
-                    passages=passages,
-                    sources=tuple(dict.fromkeys(h.chunk.doc_id for _, h, _ in group)),
-                    answer_type="NEURAL",
-                )
-            )
-        answers.sort(key=lambda a: -a.score)
-        return answers
+            out.append(span_answer(
+                doc.text[span.start : span.end], doc.doc_id, span, hit, title=doc.title,
+                score=conf, rank_score=conf, sentence=hit.chunk.text,
+                sentence_span=Span(hit.chunk.start, hit.chunk.end), answer_type="SPAN",
+                explanation=why,
+            ))
+        out.sort(key=lambda a: -a.score)
+        return out
+
+    def _key(self, hit: Hit, g: SpanGuess) -> str:
+        from qa.tokens import normalize_answer
+
+        return normalize_answer(hit.chunk.text[g.start : g.end])
+

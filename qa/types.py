@@ -128,6 +128,8 @@ class Answer:
         sentence: the sentence containing the answer, and ``sentence_span`` its offsets.
         passages: supporting passages, each with its own highlight offsets.
         sources: ids of every document whose text supports this answer (agreement merging).
+        rank_score: the reader's ranking score when it differs from ``score`` (the confidence).
+        explanation: why the reader chose this span (``qa ask --explain``), when it says.
     """
 
     text: str
@@ -139,6 +141,24 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     sources: tuple[str, ...] = ()
     answer_type: str = ""
+    rank_score: float | None = None
+    explanation: "Explanation | None" = None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an answer won: the reader's features of the span and their weighted terms."""
+
+    reader: str
+    features: tuple[tuple[str, float | str], ...] = ()
+    terms: tuple[tuple[str, float], ...] = ()
+
+    def lines(self) -> list[str]:
+        out = [f"reader: {self.reader}"]
+        out += [f"  feature {k} = {v:.3f}" if isinstance(v, float) else f"  feature {k} = {v}"
+                for k, v in self.features]
+        out += [f"  term    {k} = {v:+.3f}" for k, v in self.terms]
+        return out
 
 
 @dataclass(frozen=True)

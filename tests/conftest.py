@@ -58,6 +58,18 @@ def tiny_docs():
 
 @pytest.fixture(scope="session")
 def seed_assistant(seed_retriever):
+    """The rule reader on the seeds (its rules are what most reader tests pin down)."""
+    from qa.assistant import Assistant
+    from qa.config import ReaderConfig
+
+    return Assistant(seed_retriever, ReaderConfig(reader="rules"))
+
+
+@pytest.fixture(scope="session")
+def trained_assistant(seed_retriever):
+    """The default assistant: the span model shipped in qa/reader_model."""
     from qa.assistant import Assistant
 
-    return Assistant(seed_retriever)
+    bot = Assistant(seed_retriever)
+    assert bot.reader.name == "trained", "the shipped reader model did not load"
+    return bot

@@ -42,7 +42,7 @@ def test_timings_are_recorded(seed_assistant):
 
 def test_unloadable_reader_model_falls_back(seed_retriever, caplog, tmp_path):
     bot = Assistant(seed_retriever, ReaderConfig(model=str(tmp_path / "no-such-model")))
-    assert bot.reader.name == "heuristic"
+    assert bot.reader.name == "rules"
     assert "cannot load reader model" in caplog.text
     assert bot.ask("Who founded 01.AI?").answer is not None
 
