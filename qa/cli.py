@@ -84,6 +84,10 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     index_dir = index_dir or default_index()
     t0 = time.perf_counter()
     if rebuild:
+        from qa import store
+
+        store.check_not_inside(index_dir, corpus)
+        store.check_target(index_dir)
         r = Retriever.from_folder(corpus)
         r.save(index_dir)
     else:
@@ -355,6 +359,18 @@ def train_reader(data, out, **overrides) -> None:
     cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
     row = train(data, out, cfg)
     click.echo(json.dumps(row))
+
+
+@main.command(name="calibrate-reader")
+@click.option("--data", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="The training file; its held-out articles are the calibration set.")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              required=True, help="A folder written by qa train-reader (OUT/model).")
+def calibrate_reader(data, model_dir) -> None:
+    """Fit the reader's confidence and abstention threshold on held-out training articles."""
+    from qa.calibration import calibrate
+
+    click.echo(json.dumps(calibrate(data, model_dir), indent=2))
 
 
 @main.command()

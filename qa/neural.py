@@ -29,30 +29,48 @@ from qa.types import Answer, Document, Explanation, Hit, Span
 log = logging.getLogger(__name__)
 
 
+FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense")
+
+
 @dataclass(frozen=True)
 class Confidence:
-    """Logistic confidence over a span's evidence; the weights live in the model's reader.json.
+    """Logistic confidence over a span's evidence; fitted weights live in the model's reader.json.
 
-    The default weights are a plain sigmoid of the margin, for models that carry none.
+    Features of a span: ``margin`` (its start+end logit over its window's null score),
+    ``top_margin`` (the best margin of the question, whichever span has it), ``retrieval_rank``
+    (log(1 + rank) of its passage), ``support`` (log of how many windows chose the same text)
+    and ``dense`` (the passage's embedding similarity to the question). The default is a plain
+    sigmoid of the margin, for models that carry no fitted weights.
     """
 
+    weights: tuple[tuple[str, float], ...] = (("margin", 1.0),)
     bias: float = 0.0
-    margin: float = 1.0
-    top_margin: float = 0.0
-    retrieval_rank: float = 0.0
-    support: float = 0.0
     threshold: float = 0.5
 
-    def features(self, margin: float, top_margin: float, rank: int, support: int) -> dict[str, float]:
-        return {"margin": margin, "top_margin": top_margin,
-                "retrieval_rank": math.log1p(rank), "support": math.log1p(support - 1)}
+    @classmethod
+    def from_json(cls, data: dict) -> "Confidence":
+        return cls(tuple((k, float(v)) for k, v in data["weights"].items()),
+                   float(data["bias"]), float(data["threshold"]))
+
+    def to_json(self) -> dict:
+        return {"weights": dict(self.weights), "bias": self.bias, "threshold": self.threshold}
 
     def terms(self, feats: dict[str, float]) -> dict[str, float]:
-        return {k: getattr(self, k) * v for k, v in feats.items()}
+        return {k: w * feats.get(k, 0.0) for k, w in self.weights}
 
     def probability(self, feats: dict[str, float]) -> float:
         z = self.bias + sum(self.terms(feats).values())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def span_features(g: SpanGuess, top_margin: float, support: int, hit: Hit) -> dict[str, float]:
+    return {
+        "margin": g.margin,
+        "top_margin": top_margin,
+        "retrieval_rank": math.log(max(1, hit.rank)),
+        "support": math.log(max(1, support)),
+        "dense": float(hit.dense_score or 0.0),
+    }
 
 
 class ModelReader:
@@ -83,7 +101,7 @@ class ModelReader:
             self.model, info = load_model(source)
             self.tokenizer = tokenizer_for()
             if info.get("confidence"):
-                self.confidence = Confidence(**info["confidence"])
+                self.confidence = Confidence.from_json(info["confidence"])
         else:
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -97,7 +115,7 @@ class ModelReader:
             if calib.is_file():
                 data = json.loads(calib.read_text()).get("confidence")
                 if data:
-                    self.confidence = Confidence(**data)
+                    self.confidence = Confidence.from_json(data)
         self.default_threshold = self.confidence.threshold
 
     def guesses(self, question: str, hits: Sequence[Hit]) -> list[SpanGuess]:
@@ -134,11 +152,11 @@ class ModelReader:
             hit = hits[g.passage]
             doc = self.documents[hit.chunk.doc_id]
             span = Span(hit.chunk.start + g.start, hit.chunk.start + g.end)
-            feats = self.confidence.features(g.margin, top_margin, g.passage, support[key])
+            feats = span_features(g, top_margin, support[key], hit)
             conf = self.confidence.probability(feats)
             why = Explanation(
                 self.name,
-                features=tuple(feats.items()) + (("span_logit", g.score), ("null_logit", g.null_score)),
+                features=(*feats.items(), ("span_logit", g.score), ("null_logit", g.null_score)),
                 terms=(("bias", self.confidence.bias), *self.confidence.terms(feats).items()),
             )
             out.append(span_answer(

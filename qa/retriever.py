@@ -373,6 +373,9 @@ class Retriever:
         is saved when anything changed. A corrupt index raises (the user decides to rebuild).
         """
         directory = Path(directory)
+        if isinstance(corpus, (str, Path)):
+            store.check_not_inside(directory, Path(corpus))
+        store.check_target(directory)
         docs = load_folder(corpus) if isinstance(corpus, (str, Path)) else list(corpus)
         config = config or RetrieverConfig()
         if not (directory / store.MANIFEST).exists():

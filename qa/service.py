@@ -36,6 +36,11 @@ class Service:
         self.uploads = self.index.parent / f"{self.index.name}-uploads"
         self.reader_config = reader_config or ReaderConfig()
         self._lock = threading.Lock()
+        from qa import store
+
+        store.check_not_inside(self.index, self.corpus)
+        store.check_not_inside(self.uploads, self.corpus)
+        store.check_target(self.index)
         docs = load_folder(self.corpus)
         if self.uploads.is_dir() and any(self.uploads.iterdir()):
             docs += load_folder(self.uploads, skip_bad=True)

@@ -64,6 +64,39 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
+def check_target(target: Path) -> None:
+    """Refuse to write an index over anything that is not one: a file, or a folder that holds
+    files but no manifest. Saving swaps the whole folder, so its contents would be lost.
+
+    Raises:
+        IndexError_: with the path and what to do instead.
+    """
+    target = Path(target)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise IndexError_(
+            f"{target} exists and is not a folder; give --index a new or empty folder"
+        )
+    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+        raise IndexError_(
+            f"{target} is a folder that holds files but no qa index ({MANIFEST} missing); "
+            "give --index a new or empty folder, so that nothing in it is overwritten"
+        )
+
+
+def check_not_inside(index: Path, corpus: Path) -> None:
+    """Refuse an index folder equal to or inside the corpus folder (it would index itself,
+    and a save would swap away the corpus)."""
+    try:
+        index_r, corpus_r = Path(index).resolve(), Path(corpus).resolve()
+    except OSError:
+        return
+    if index_r == corpus_r or corpus_r in index_r.parents:
+        raise IndexError_(
+            f"the index folder {index} is inside the corpus folder {corpus}; "
+            "put the index outside the corpus (for example --index index)"
+        )
+
+
 def atomic_directory(target: Path) -> "_AtomicDir":
     """Context manager yielding a temporary folder that replaces ``target`` on success.
 
@@ -79,6 +112,7 @@ class _AtomicDir:
         self.tmp: Path | None = None
 
     def __enter__(self) -> Path:
+        check_target(self.target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
         return self.tmp

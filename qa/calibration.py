@@ -1,0 +1,123 @@
+"""Fit the trained reader's confidence on held-out articles of the training file.
+
+``qa calibrate-reader --data FILE --model DIR`` builds an open corpus of the articles that
+training held out (:func:`qa.training.split_dev`), asks every question through the real
+pipeline (hybrid retrieval, the model, grouping), and fits a logistic regression that predicts
+whether the top answer is right (token F1 >= 0.5 with a gold answer; an unanswerable question
+has no right answer). The weights and the abstention threshold go into the model's
+``reader.json``; neither benchmark is used.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.neural import FEATURES, Confidence, ModelReader
+from qa.span_model import META_FILE
+from qa.training import TrainExample
+
+log = logging.getLogger(__name__)
+
+RIGHT_F1 = 0.5
+
+
+def dev_corpus(examples: Sequence[TrainExample]):
+    """Each distinct paragraph a document, as the benchmark's open corpus does."""
+    from qa.documents import make_document
+
+    ids: dict[str, str] = {}
+    docs = []
+    for ex in examples:
+        if ex.context not in ids:
+            ids[ex.context] = f"dev_{len(ids):04d}"
+            docs.append(make_document(ids[ex.context], ex.context))
+    return docs
+
+
+def collect(reader: ModelReader, retriever, examples: Sequence[TrainExample], k: int = 5) -> list[dict]:
+    """Features of the top answer per question, with whether it is right, and its F1."""
+    from tqdm import tqdm
+
+    from qa.answers import group_answers
+    from qa.metrics import f1
+
+    rows = []
+    for ex in tqdm(examples, desc="calibrate", unit="q"):
+        hits = retriever.search(ex.question, k=k)
+        answers = group_answers(reader.read(ex.question, hits))
+        if not answers or answers[0].explanation is None:
+            rows.append({"features": dict.fromkeys(FEATURES, 0.0), "f1": 0.0, "right": False,
+                         "answerable": ex.answer is not None})
+            continue
+        top = answers[0]
+        feats = {k: float(v) for k, v in top.explanation.features if k in FEATURES}
+        score = max((f1(top.text, g) for g in ex.answers), default=0.0) if ex.answer else 0.0
+        rows.append({"features": feats, "f1": score, "right": score >= RIGHT_F1,
+                     "answerable": ex.answer is not None})
+    return rows
+
+
+def choose_threshold(probs: np.ndarray, rows: Sequence[dict]) -> float:
+    """The cut that maximises the mean of answerable F1 and NoAns accuracy (the benchmark's
+    criterion), taken midway between neighbouring scores."""
+    best, best_t = -1.0, 0.5
+    cuts = np.unique(probs)
+    mids = np.concatenate([[0.0], (cuts[:-1] + cuts[1:]) / 2, [1.0]])
+    has = np.array([r["answerable"] for r in rows])
+    f1s = np.array([r["f1"] for r in rows])
+    for t in mids:
+        keep = probs >= t
+        has_f1 = float(np.mean(np.where(keep[has], f1s[has], 0.0))) if has.any() else 0.0
+        noans = float(np.mean(~keep[~has])) if (~has).any() else 1.0
+        if (has_f1 + noans) / 2 > best:
+            best, best_t = (has_f1 + noans) / 2, float(t)
+    return best_t
+
+
+def fit(rows: Sequence[dict]) -> tuple[Confidence, dict]:
+    """Logistic regression over the features; returns the confidence and its figures."""
+    from sklearn.linear_model import LogisticRegression
+
+    from qa.metrics import roc_auc
+
+    x = np.array([[r["features"].get(f, 0.0) for f in FEATURES] for r in rows])
+    y = np.array([r["right"] for r in rows])
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    probs = model.predict_proba(x)[:, 1]
+    threshold = choose_threshold(probs, rows)
+    conf = Confidence(tuple(zip(FEATURES, map(float, model.coef_[0]))), float(model.intercept_[0]),
+                      threshold)
+    answerable = [r["answerable"] for r in rows]
+    figures = {
+        "questions": len(rows),
+        "auc_right": roc_auc(list(probs), list(y)),
+        "auc_answerable": roc_auc(list(probs), answerable),
+        "auc_answerable_margin_only": roc_auc([r["features"]["margin"] for r in rows], answerable),
+        "threshold": threshold,
+    }
+    return conf, figures
+
+
+def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6) -> dict:
+    """Fit the confidence of the model in ``model_dir`` and write it into its reader.json."""
+    from qa.retriever import Retriever
+    from qa.training import load_examples, split_dev
+
+    _, dev = split_dev(load_examples(data), dev_articles)
+    retriever = Retriever.from_documents(dev_corpus(dev))
+    reader = ModelReader(retriever.documents, model=model_dir)
+    rows = collect(reader, retriever, dev)
+    conf, figures = fit(rows)
+    meta_path = Path(model_dir) / META_FILE
+    meta = json.loads(meta_path.read_text())
+    meta["confidence"] = conf.to_json()
+    meta["calibration"] = figures
+    tmp = meta_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(meta_path)
+    return {"confidence": conf.to_json(), **figures}
