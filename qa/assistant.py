@@ -107,8 +107,8 @@ class Assistant:
         question = clean_query(question)
         if isinstance(history, str):
             raise InputError("history must be a list of earlier questions, not one string")
-        if len(history) > MAX_HISTORY:
-            history = list(history)[-MAX_HISTORY:]
+        # None, a tuple or a generator are all fine; only the last turns matter.
+        history = list(history or [])[-MAX_HISTORY:]
         turns = self._turns(history, mode=mode, fusion=fusion)
         rewritten = resolve(question, turns) if turns else Rewrite(question)
         query = rewritten.query

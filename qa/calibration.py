@@ -103,12 +103,17 @@ def fit(rows: Sequence[dict]) -> tuple[Confidence, dict]:
     return conf, figures
 
 
-def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6) -> dict:
-    """Fit the confidence of the model in ``model_dir`` and write it into its reader.json."""
+def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
+              limit: int | None = None) -> dict:
+    """Fit the confidence of the model in ``model_dir`` and write it into its reader.json.
+
+    ``limit`` keeps only the first questions (and their paragraphs), for smoke runs.
+    """
     from qa.retriever import Retriever
     from qa.training import load_examples, split_dev
 
     _, dev = split_dev(load_examples(data), dev_articles)
+    dev = dev[:limit] if limit else dev
     retriever = Retriever.from_documents(dev_corpus(dev))
     reader = ModelReader(retriever.documents, model=model_dir)
     rows = collect(reader, retriever, dev)

@@ -320,7 +320,7 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--reader", type=click.Choice(READERS), default="trained", show_default=True)
 @click.option("--reader-model", default=None,
               help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
@@ -366,11 +366,12 @@ def train_reader(data, out, **overrides) -> None:
               help="The training file; its held-out articles are the calibration set.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
               required=True, help="A folder written by qa train-reader (OUT/model).")
-def calibrate_reader(data, model_dir) -> None:
+@click.option("--limit", type=int, default=None, help="Only the first N questions (smoke runs).")
+def calibrate_reader(data, model_dir, limit) -> None:
     """Fit the reader's confidence and abstention threshold on held-out training articles."""
     from qa.calibration import calibrate
 
-    click.echo(json.dumps(calibrate(data, model_dir), indent=2))
+    click.echo(json.dumps(calibrate(data, model_dir, limit=limit), indent=2))
 
 
 @main.command()

@@ -28,6 +28,8 @@ from qa.types import Chunk, Document, Hit, Segment
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
+# Raw input may carry markup that cleaning removes, but never this much.
+MAX_RAW_QUERY_CHARS = 4 * MAX_QUERY_CHARS
 _CANDIDATES = 50  # depth of each component's list before fusion
 
 
@@ -39,6 +41,12 @@ def clean_query(query: str) -> str:
     """
     if not isinstance(query, str):
         raise InputError(f"query must be a string, got {type(query).__name__}")
+    if len(query) > MAX_RAW_QUERY_CHARS:
+        # Checked before any cleaning: parsing megabytes of markup is the costly part.
+        raise InputError(
+            f"query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}. "
+            "Ask a shorter question."
+        )
     query = unicodedata.normalize("NFKC", query)
     if "<" in query and ">" in query:
         # Markup pasted into a question is not part of it: keep the text only.

@@ -20,6 +20,116 @@ from qa.retriever import Retriever
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Every request body but a file upload: a question, a history, Gradio's event payloads.
+MAX_BODY_BYTES = 256 * 1024
+UPLOAD_PATH = "/gradio_api/upload"
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over its limit with 413, before anything parses
+    it, whether or not it declares its length (chunked bodies are counted as they arrive)."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES, upload_limit: int = MAX_UPLOAD_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        # multipart framing adds a little to the file itself
+        limit = self.upload_limit + 64 * 1024 if scope["path"].startswith(UPLOAD_PATH) else self.limit
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _too_large(send, limit)
+        if scope["path"].startswith(UPLOAD_PATH):
+            return await self._counted(scope, receive, send, limit)
+        # Small bodies are read whole here, so an over-long one is refused before the app sees
+        # a byte of it, then replayed to the app.
+        chunks, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > limit:
+                return await _too_large(send, limit)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _counted(self, scope, receive, send, limit: int):
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await _too_large(send, limit)
+
+
+# The page needs Gradio's own scripts and inline styles, nothing from elsewhere. A served file
+# (an upload) gets no scripts at all.
+PAGE_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+class SecurityHeaders:
+    """ASGI middleware: ``nosniff`` on every response, a CSP on the page and on served files."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        is_file = "/file=" in scope["path"] or scope["path"].startswith("/gradio_api/file")
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in (b"x-content-type-options", b"content-security-policy")]
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"content-security-policy", (FILE_CSP if is_file else PAGE_CSP).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send, limit: int) -> None:
+    import json as _json
+
+    body = _json.dumps({"error": f"request body too large; the limit is {limit // 1024} KB"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Service:
@@ -114,16 +224,25 @@ class Service:
 
 def _request_models():
     """Request bodies, built lazily so the core package does not need pydantic."""
-    from pydantic import BaseModel, Field
+    from pydantic import BaseModel, Field, field_validator
+
+    from qa.retriever import MAX_RAW_QUERY_CHARS
 
     class SearchRequest(BaseModel):
-        query: str
+        query: str = Field(max_length=MAX_RAW_QUERY_CHARS)
         k: int = Field(5, ge=1, le=1000)
         mode: str = "hybrid"
 
     class AskRequest(BaseModel):
-        question: str
+        question: str = Field(max_length=MAX_RAW_QUERY_CHARS)
         history: list[str] = Field(default_factory=list, max_length=20)
+
+        @field_validator("history")
+        @classmethod
+        def _turns(cls, v: list[str]) -> list[str]:
+            if any(len(t) > MAX_RAW_QUERY_CHARS for t in v):
+                raise ValueError(f"each history turn must be at most {MAX_RAW_QUERY_CHARS} characters")
+            return v
 
     return SearchRequest, AskRequest
 
@@ -137,6 +256,15 @@ def create_api(service: Service):
 
     SearchRequest, AskRequest = _request_models()
     app = FastAPI(title="qa", description="Extractive question answering over a corpus.")
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # The offending input is not echoed: it may be huge, or NaN, which JSON cannot carry.
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+                    f"{e.get('msg', 'invalid')}" for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
 
     @app.exception_handler(QAError)
     async def _qa_error(request: Request, exc: QAError):

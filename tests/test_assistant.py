@@ -55,3 +55,20 @@ def test_follow_up_answer_sits_by_the_new_words(seed_assistant):
     )
     assert reply.query.startswith("When did the interim regulation take effect?")
     assert reply.answer is not None and "August 15, 2023" in reply.answer.text
+
+
+@pytest.mark.parametrize("history", [None, (), (q for q in ["Who founded Frontis.AI?"])])
+def test_history_may_be_none_a_tuple_or_a_generator(seed_assistant, history):
+    reply = seed_assistant.ask("Who founded 01.AI?", history)
+    assert reply.answer is not None
+
+
+def test_huge_markup_question_is_refused_before_parsing(seed_assistant):
+    import time
+
+    from qa.errors import InputError
+
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="the limit is 2000"):
+        seed_assistant.ask("<b>x</b>" * 1_000_000)
+    assert time.perf_counter() - t0 < 1.0  # refused, not parsed (parsing took 25 s)

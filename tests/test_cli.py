@@ -86,3 +86,9 @@ def test_corrupt_index_says_how_to_rebuild(tmp_path, seed_index):
     assert "qa index" in result.output and "Traceback" not in result.output
     assert run("index", "--rebuild", "--index", idx).exit_code == 0
     assert run("search", "AI", "--index", idx).exit_code == 0
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1"])
+def test_serve_refuses_an_impossible_port(port):
+    result = run("serve", "--port", port)
+    assert result.exit_code == 2 and "port" in result.output.lower()

@@ -117,3 +117,46 @@ def test_upload_then_reset(service, tmp_path):
     service.reset()
     assert "kiwi" not in service.retriever.documents
     assert "kiwi" not in Retriever.load(service.index, encoder=service.retriever.encoder).documents
+
+
+@pytest.mark.parametrize("body", [
+    b'{"query": "x", "k": NaN}', b'{"query": "x", "k": Infinity}', b'{"query": NaN}',
+    b'{"query": "x", "k": "5x"}', b'[1, 2', b'\xff\xfe', b'{"query": ["a"]}',
+])
+def test_malformed_search_bodies_get_a_json_4xx(client, body):
+    r = client.post("/api/search", content=body, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+    assert "error" in r.json()
+
+
+def test_oversized_bodies_are_refused_before_parsing(client):
+    big = b'{"question": "' + b"<b>x</b>" * 1_300_000 + b'"}'
+    r = client.post("/api/ask", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "too large" in r.json()["error"]
+
+    def chunks():  # no content-length: counted as it arrives
+        yield b'{"question": "'
+        for _ in range(100):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    r = client.post("/api/ask", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+@pytest.mark.parametrize("payload", [
+    {"question": "x" * 9000},
+    {"question": "Who?", "history": ["y" * 9000]},
+    {"question": "Who?", "history": ["a"] * 21},
+])
+def test_over_long_questions_and_histories_are_refused(client, payload):
+    r = client.post("/api/ask", json=payload)
+    assert r.status_code == 422 and r.json()["detail"]
+
+
+def test_security_headers(client):
+    page = client.get("/")
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    api = client.get("/api/health")
+    assert api.headers["x-content-type-options"] == "nosniff"
