@@ -71,7 +71,8 @@ def test_missing_corpus(tmp_path):
 
 
 def test_empty_corpus(tmp_path):
-    result = run("index", "--corpus", tmp_path, "--index", tmp_path / "i")
+    (tmp_path / "c").mkdir()
+    result = run("index", "--corpus", tmp_path / "c", "--index", tmp_path / "i")
     assert result.exit_code == 1 and "holds no" in result.output
 
 
