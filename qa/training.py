@@ -269,7 +269,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
             sched.step()
             opt.zero_grad()
             step += 1
-            losses.append(float(res.loss))
+            losses.append(float(res.loss.detach()))
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
             if step % cfg.checkpoint_every == 0 or step == total:

@@ -1,0 +1,103 @@
+"""Reader training, smoke-sized: a few steps on a few questions (CI never runs a full training)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.errors import InputError
+from qa.training import TrainConfig, label_windows, load_examples, split_dev, train
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "train" / "squad2-train-mix.json"
+needs_data = pytest.mark.skipif(not DATA.exists(), reason="../shared/train is not beside the checkout")
+
+TINY_SQUAD = {"version": "v2.0", "data": [{"title": "Moon", "paragraphs": [{
+    "context": "Apollo 11 landed on the Moon on July 20, 1969. Neil Armstrong was its commander.",
+    "qas": [
+        {"id": "a", "question": "When did Apollo 11 land?", "is_impossible": False,
+         "answers": [{"text": "July 20, 1969", "answer_start": 32}]},
+        {"id": "b", "question": "Who commanded Apollo 12?", "is_impossible": True, "answers": []},
+        {"id": "c", "question": "Who was the commander?", "answers": [{"text": "Neil Armstrong", "answer_start": 47}]},
+    ]}]}]}
+
+
+@pytest.fixture
+def tiny_file(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")
+    return path
+
+
+def test_examples_and_labels_point_at_the_answer(tiny_file):
+    from qa.span_model import tokenizer_for
+
+    examples = load_examples(tiny_file)
+    assert [e.answer is None for e in examples] == [False, True, False]
+    tok = tokenizer_for()
+    for ex in examples:
+        (w, s, e), = label_windows(tok, ex, 64, 16)
+        if ex.answer is None:
+            assert (s, e) == (0, 0)  # the null answer is [CLS]
+        else:
+            assert ex.context[w.offsets[s][0] : w.offsets[e][1]] == ex.context[slice(*ex.answer)]
+
+
+def test_long_context_windows_without_the_answer_point_at_cls(tiny_file):
+    from qa.span_model import tokenizer_for
+
+    ex = load_examples(tiny_file)[2]  # the answer is in the second sentence
+    windows = label_windows(tokenizer_for(), ex, 18, 2)
+    assert len(windows) > 1
+    assert any((s, e) == (0, 0) for _, s, e in windows)
+    assert any(s > 0 for _, s, _ in windows)
+
+
+def test_malformed_file_is_a_clean_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": 3', encoding="utf-8")
+    with pytest.raises(InputError, match="cannot read SQuAD training file"):
+        load_examples(bad)
+
+
+def test_dev_split_holds_out_whole_articles(tiny_file):
+    examples = load_examples(tiny_file)
+    train_ex, dev = split_dev(examples, 1)
+    assert not train_ex and len(dev) == 3
+
+
+@needs_data
+def test_a_few_steps_lower_the_loss_and_resume(tmp_path):
+    cfg = TrainConfig(limit=12, batch_size=4, max_steps=6, eval_every=1, checkpoint_every=3,
+                      lr=3e-4, warmup=0.0, epochs=3)
+    train(DATA, tmp_path / "run", cfg, progress=False)
+    curve = [json.loads(line) for line in (tmp_path / "run" / "curve.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in curve] == list(range(1, 7))
+    assert curve[-1]["loss"] < curve[0]["loss"]
+    assert (tmp_path / "run" / "model" / "model.safetensors").stat().st_size < 30e6
+    # rerunning with more steps resumes from the checkpoint instead of starting over
+    train(DATA, tmp_path / "run", TrainConfig(**{**cfg.__dict__, "max_steps": 7}), progress=False)
+    curve = [json.loads(line) for line in (tmp_path / "run" / "curve.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in curve][-1] == 7 and len(curve) == 7
+
+
+@needs_data
+def test_save_load_round_trip_gives_identical_spans(tmp_path, seed_retriever):
+    import torch
+
+    from qa.neural import ModelReader
+    from qa.span_model import load_model, new_model, save_model
+
+    torch.manual_seed(1)
+    model = new_model()
+    with torch.no_grad():
+        model.qa_outputs.weight.normal_(0, 0.5)
+    save_model(model, tmp_path / "a", {})
+    loaded, _ = load_model(tmp_path / "a")
+    save_model(loaded, tmp_path / "b", {})
+    q = "Who founded 01.AI?"
+    hits = seed_retriever.search(q, k=5)
+    spans = [[(a.doc_id, a.span, round(a.score, 6)) for a in ModelReader(seed_retriever.documents, model=p).read(q, hits)]
+             for p in (tmp_path / "a", tmp_path / "b")]
+    assert spans[0] and spans[0] == spans[1]
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
