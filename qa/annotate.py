@@ -96,7 +96,11 @@ def annotate(docs: Sequence[Document], *, batch_size: int = 16) -> list[Annotati
     ents: list[list[Entity]] = [[] for _ in docs]
     chunks: list[list[Span]] = [[] for _ in docs]
     texts = (docs[i].text[p.start : p.end] for i, p in jobs)
-    for (i, p), sdoc in zip(jobs, nlp.pipe(texts, batch_size=batch_size)):
+    from tqdm import tqdm
+
+    # A bar (with rate and ETA) only where the wait is long enough to wonder.
+    bar = tqdm(jobs, desc="annotate", unit="para", disable=len(jobs) < 200, leave=False)
+    for (i, p), sdoc in zip(bar, nlp.pipe(texts, batch_size=batch_size)):
         text = docs[i].text
         for s in sdoc.sents:
             span = _trim(text, p.start + s.start_char, p.start + s.end_char)

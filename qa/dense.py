@@ -92,7 +92,7 @@ class Encoder:
             batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
-            show_progress_bar=len(texts) > 256,
+            show_progress_bar=len(texts) > 256,  # tqdm: rate and ETA
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 

@@ -101,32 +101,18 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
 
 
 def load_squad(path: str | Path) -> tuple[list[Document], list[EvalQuestion]]:
-    """SQuAD v2.0 JSON as an open corpus: each paragraph a document, every question asked of
-    the whole corpus, its own paragraph as the source."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CorpusError(f"cannot read SQuAD file {path}: {exc}") from exc
+    """A SQuAD-format file as an open corpus: each paragraph a document, every question asked of
+    the whole corpus, its own paragraph as the source. The file is checked whole first
+    (:mod:`qa.squad`); every problem is reported in one CorpusError."""
+    from qa.squad import read_squad
+
     docs, questions = [], []
-    for article in data["data"]:
-        for i, para in enumerate(article["paragraphs"]):
-            doc_id = f"{article['title']}_{i:03d}"
-            docs.append(
-                Document(doc_id=doc_id, text=para["context"], raw=para["context"],
-                         title=f"{article['title'].replace('_', ' ')} ¶{i + 1}")
-            )
-            for qa in para["qas"]:
-                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                impossible = qa.get("is_impossible", False) or not answers
-                questions.append(
-                    EvalQuestion(
-                        id=qa["id"],
-                        question=qa["question"],
-                        answers=() if impossible else answers,
-                        sources=() if impossible else (doc_id,),
-                    )
-                )
+    for para in read_squad(path):
+        docs.append(Document(doc_id=para.doc_id, text=para.context, raw=para.context, title=para.title))
+        for q in para.questions:
+            answers = tuple(dict.fromkeys(a.text for a in q.answers))
+            questions.append(EvalQuestion(id=q.id, question=q.question, answers=answers,
+                                          sources=(para.doc_id,) if answers else ()))
     return docs, questions
 
 
@@ -139,8 +125,10 @@ def split(questions: Sequence[EvalQuestion]) -> tuple[list[EvalQuestion], list[E
 
 def evaluate(assistant, questions: Sequence[EvalQuestion], run: RunConfig) -> list[QuestionResult]:
     """Ask every question under one configuration; no abstention applied yet."""
+    from tqdm import tqdm
+
     results = []
-    for q in questions:
+    for q in tqdm(questions, desc=f"ask {run.name}", unit="q", disable=len(questions) < 50, leave=False):
         # Time every question cold: the query-embedding cache would flatter repeated runs.
         type(assistant.retriever.encoder).encode_query.cache_clear()
         reply = assistant.ask(q.question, list(q.history), mode=run.mode, fusion=run.fusion,

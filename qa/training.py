@@ -63,34 +63,21 @@ class TrainConfig:
 
 
 def load_examples(path: str | Path) -> list[TrainExample]:
-    """SQuAD v1.1/v2.0 JSON as training examples. Raises InputError on a malformed file."""
-    path = Path(path)
+    """SQuAD v1.1/v2.0 JSON as training examples (:mod:`qa.squad`, lenient: the few published
+    answers whose ``answer_start`` misses their text are dropped). Raises InputError."""
+    from qa.errors import CorpusError
+    from qa.squad import read_squad
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"cannot read SQuAD training file {path}: {exc}") from exc
-    out, skipped = [], 0
-    for ai, article in enumerate(data):
-        title = str(article.get("title") or f"article-{ai}")
-        for para in article["paragraphs"]:
-            ctx = para["context"]
-            for qa in para["qas"]:
-                answers = [a for a in qa.get("answers", []) if a.get("text")]
-                impossible = bool(qa.get("is_impossible", False)) or not answers
-                # the first answer whose text really is at its answer_start; a few published
-                # answers differ from the context in whitespace and are skipped
-                located = [(int(a["answer_start"]), int(a["answer_start"]) + len(a["text"]))
-                           for a in answers
-                           if ctx[int(a["answer_start"]) : int(a["answer_start"]) + len(a["text"])] == a["text"]]
-                if not impossible and not located:
-                    skipped += 1
-                    continue
-                out.append(TrainExample(str(qa["id"]), title, ctx, qa["question"].strip(),
-                                        None if impossible else located[0],
-                                        tuple(a["text"] for a in answers)))
-    if skipped:
-        log.warning("%s: skipped %d questions whose answer is not at its answer_start", path, skipped)
-    return out
+        paragraphs = read_squad(path, strict=False)
+    except CorpusError as exc:
+        raise InputError(f"cannot read SQuAD training file {path}: {exc}") from None
+    return [
+        TrainExample(q.id, p.article, p.context, q.question,
+                     None if q.impossible else (q.answers[0].start, q.answers[0].start + len(q.answers[0].text)),
+                     tuple(a.text for a in q.answers))
+        for p in paragraphs for q in p.questions
+    ]
 
 
 def split_dev(examples: Sequence[TrainExample], n_articles: int) -> tuple[list, list]:
