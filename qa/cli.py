@@ -78,24 +78,27 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     """Build or update the index of a corpus folder."""
     import time
 
+    from qa import store
+    from qa.documents import scan_folder
     from qa.retriever import Retriever
 
     corpus = corpus or default_corpus()
     index_dir = index_dir or default_index()
     t0 = time.perf_counter()
+    store.check_not_inside(index_dir, corpus)
+    store.check_target(index_dir)
+    docs, skipped = scan_folder(corpus)
     if rebuild:
-        from qa import store
-
-        store.check_not_inside(index_dir, corpus)
-        store.check_target(index_dir)
-        r = Retriever.from_folder(corpus)
+        r = Retriever.from_documents(docs)
         r.save(index_dir)
     else:
-        r = Retriever.open(index_dir, corpus)
+        r = Retriever.open(index_dir, docs)
     click.echo(
         f"index {index_dir}: {len(r.documents)} documents, {len(r.chunks)} chunks "
         f"({time.perf_counter() - t0:.1f} s)"
     )
+    for f in skipped:
+        click.echo(f"skipped {f.name}: {f.reason}")
 
 
 def hit_json(retriever, hit) -> dict:

@@ -6,6 +6,8 @@ any offset into the cleaned text maps back to the file the user has (``Document.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import logging
@@ -251,36 +253,61 @@ def load_file(path: str | Path, meta: dict | None = None) -> Document:
     return make_document(path.stem, raw, title=title, meta=meta, path=str(path))
 
 
-def load_folder(folder: str | Path, *, skip_bad: bool = False) -> list[Document]:
+@dataclasses.dataclass(frozen=True)
+class SkippedFile:
+    """A corpus file that was not loaded, and why."""
+
+    name: str
+    reason: str
+
+
+def scan_folder(
+    folder: str | Path, *, skip_bad: bool = True, id_prefix: str = "", name_ids: bool = False
+) -> tuple[list[Document], list[SkippedFile]]:
     """Load every supported file of a folder (``README.md`` and hidden files are skipped).
 
     Args:
-        skip_bad: log and skip unreadable files instead of raising.
+        skip_bad: log and skip unreadable, empty or clashing files (the default: one bad file
+            must not block the rest); ``False`` raises on the first.
+        id_prefix: put before every document id (uploads use ``upload:``).
+        name_ids: a document's id is its file name with the extension (uploads), not the stem.
+
+    Returns:
+        The documents, and the files skipped with the reason.
 
     Raises:
-        CorpusError: the folder is unusable, a file is unreadable (unless ``skip_bad``), or no
+        CorpusError: the folder is unusable, a file is bad (with ``skip_bad=False``), or no
             document is left.
     """
     folder = Path(folder)
     files = corpus_files(folder)
     metadata = load_metadata(folder)
     docs: list[Document] = []
+    skipped: list[SkippedFile] = []
     seen: dict[str, Path] = {}
     for path in files:
-        if path.stem in seen:
-            raise CorpusError(
-                f"{path.name} and {seen[path.stem].name} share the id {path.stem!r}; rename one"
-            )
-        seen[path.stem] = path
+        doc_id = id_prefix + (path.name if name_ids else path.stem)
         try:
-            docs.append(load_file(path, metadata.get(path.stem)))
+            if doc_id in seen:
+                raise CorpusError(
+                    f"{path.name} and {seen[doc_id].name} share the id {doc_id!r}; rename one"
+                )
+            seen[doc_id] = path
+            doc = load_file(path, metadata.get(path.stem))
+            docs.append(dataclasses.replace(doc, doc_id=doc_id) if doc_id != doc.doc_id else doc)
         except CorpusError as exc:
             if not skip_bad:
                 raise
             log.warning("skipping %s: %s", path.name, exc)
+            skipped.append(SkippedFile(path.name, str(exc)))
     if not docs:
         raise CorpusError(f"no readable document in {folder}")
-    return docs
+    return docs, skipped
+
+
+def load_folder(folder: str | Path, *, skip_bad: bool = True, id_prefix: str = "") -> list[Document]:
+    """The documents of :func:`scan_folder` (bad files skipped with a warning by default)."""
+    return scan_folder(folder, skip_bad=skip_bad, id_prefix=id_prefix)[0]
 
 
 def corpus_fingerprint(docs: Iterable[Document]) -> dict[str, str]:

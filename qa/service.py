@@ -6,13 +6,16 @@ failed upload leaves both the saved index and the live one as they were.
 """
 
 import logging
+import os
 import shutil
+import tempfile
+from dataclasses import replace
 import threading
 from pathlib import Path
 
 from qa.assistant import Assistant
 from qa.config import ReaderConfig
-from qa.documents import SUPPORTED_SUFFIXES, load_file, load_folder
+from qa.documents import SUPPORTED_SUFFIXES, corpus_files, load_file, load_folder, scan_folder
 from qa.errors import CorpusError, QAError
 from qa.paths import default_corpus, default_index
 from qa.retriever import Retriever
@@ -20,6 +23,10 @@ from qa.retriever import Retriever
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Uploaded documents' ids are this plus the file name with its extension ("upload:notes.md"):
+# they cannot collide with a corpus document (whose id has no extension and may not start
+# with it), nor with each other ("notes.txt" and "notes.md" differ).
+UPLOAD_PREFIX = "upload:"
 # Every request body but a file upload: a question, a history, Gradio's event payloads.
 MAX_BODY_BYTES = 256 * 1024
 UPLOAD_PATH = "/gradio_api/upload"
@@ -151,9 +158,17 @@ class Service:
         store.check_not_inside(self.index, self.corpus)
         store.check_not_inside(self.uploads, self.corpus)
         store.check_target(self.index)
-        docs = load_folder(self.corpus)
-        if self.uploads.is_dir() and any(self.uploads.iterdir()):
-            docs += load_folder(self.uploads, skip_bad=True)
+        docs, self.skipped = scan_folder(self.corpus)
+        if any(d.doc_id.startswith(UPLOAD_PREFIX) for d in docs):
+            raise CorpusError(f"corpus file names must not start with {UPLOAD_PREFIX!r}: "
+                              "that prefix marks uploaded documents")
+        if self.uploads.is_dir() and corpus_files(self.uploads):
+            try:
+                up, bad = scan_folder(self.uploads, id_prefix=UPLOAD_PREFIX, name_ids=True)
+                docs += up
+                self.skipped += bad
+            except CorpusError as exc:
+                log.warning("no upload could be loaded: %s", exc)
         self.assistant = Assistant(Retriever.open(self.index, docs), self.reader_config)
 
     @property
@@ -162,14 +177,13 @@ class Service:
 
     def documents(self) -> list[dict]:
         """Indexed documents for display: id, title, citation, size, uploaded or seed."""
-        uploaded = {p.stem for p in self.uploads.glob("*")} if self.uploads.is_dir() else set()
         return [
             {
                 "doc_id": d.doc_id,
                 "title": d.title,
                 "citation": d.citation(),
                 "chars": len(d.text),
-                "uploaded": d.doc_id in uploaded,
+                "uploaded": d.doc_id.startswith(UPLOAD_PREFIX),
             }
             for d in sorted(self.retriever.documents.values(), key=lambda d: d.doc_id)
         ]
@@ -192,24 +206,26 @@ class Service:
             raise CorpusError(
                 f"{name} is {size / 1e6:.1f} MB; the upload limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB"
             )
+        doc_id = UPLOAD_PREFIX + name
         self.uploads.mkdir(parents=True, exist_ok=True)
-        staged = self.uploads / f".staging-{name}"
-        shutil.copyfile(path, staged)
-        try:
-            doc = load_file(staged)
-            doc_id = Path(name).stem
-            from dataclasses import replace
-
-            doc = replace(doc, doc_id=doc_id, path=str(self.uploads / name),
-                          title=doc.title if doc.title != staged.stem else doc_id)
-            with self._lock:
+        # The whole add holds the lock: two uploads of one name are applied one after the
+        # other, and the saved index, the uploads folder and the live assistant always agree.
+        with self._lock:
+            fd, tmp = tempfile.mkstemp(prefix=".staging-", suffix=suffix, dir=self.uploads)
+            os.close(fd)
+            staged = Path(tmp)
+            try:
+                shutil.copyfile(path, staged)
+                doc = load_file(staged)
+                doc = replace(doc, doc_id=doc_id, path=str(self.uploads / name),
+                              title=doc.title if doc.title != staged.stem else name)
                 fresh = Retriever.load(self.index, encoder=self.retriever.encoder)
                 fresh.add_documents([doc])
                 fresh.save(self.index)
                 staged.replace(self.uploads / name)
                 self.assistant = Assistant(fresh, self.reader_config)
-        finally:
-            staged.unlink(missing_ok=True)
+            finally:
+                staged.unlink(missing_ok=True)
         return doc_id
 
     def reset(self) -> None:
@@ -278,7 +294,9 @@ def create_api(service: Service):
     @app.get("/api/health")
     def health() -> dict:
         r = service.retriever
-        return {"status": "ok", "documents": len(r.documents), "chunks": len(r.chunks)}
+        return {"status": "ok", "documents": len(r.documents), "chunks": len(r.chunks),
+                "reader": service.assistant.reader.name,
+                "skipped_files": [{"name": f.name, "reason": f.reason} for f in service.skipped]}
 
     @app.post("/api/search")
     def search(req: SearchRequest) -> list[dict]:  # type: ignore[valid-type]

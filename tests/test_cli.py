@@ -93,3 +93,18 @@ def test_corrupt_index_says_how_to_rebuild(tmp_path, seed_index):
 def test_serve_refuses_an_impossible_port(port):
     result = run("serve", "--port", port)
     assert result.exit_code == 2 and "port" in result.output.lower()
+
+
+def test_one_bad_file_does_not_block_the_corpus(tmp_path):
+    import shutil
+
+    from tests.conftest import SEEDS
+
+    shutil.copytree(SEEDS, tmp_path / "c")
+    (tmp_path / "c" / "empty.txt").write_bytes(b"")
+    result = run("index", "--corpus", tmp_path / "c", "--index", tmp_path / "i")
+    assert result.exit_code == 0, result.output
+    assert "5 documents" in result.output and "skipped empty.txt" in result.output
+    result = run("ask", "Who founded 01.AI?", "--reader", "rules", "--corpus", tmp_path / "c",
+                 "--index", tmp_path / "i")
+    assert result.exit_code == 0 and "Answer:" in result.output

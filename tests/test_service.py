@@ -110,13 +110,13 @@ def test_upload_then_reset(service, tmp_path):
         "The kiwi lays the largest egg relative to its body size of any bird.</p>"
         "</article></body></html>"
     )
-    assert service.add_file(doc) == "kiwi"
+    assert service.add_file(doc) == "upload:kiwi.html"
     reply = service.assistant.ask("Where is the kiwi bird native to?")
     assert reply.answer is not None and "New Zealand" in reply.answer.text
-    assert "kiwi" in Retriever.load(service.index, encoder=service.retriever.encoder).documents
+    assert "upload:kiwi.html" in Retriever.load(service.index, encoder=service.retriever.encoder).documents
     service.reset()
-    assert "kiwi" not in service.retriever.documents
-    assert "kiwi" not in Retriever.load(service.index, encoder=service.retriever.encoder).documents
+    assert "upload:kiwi.html" not in service.retriever.documents
+    assert "upload:kiwi.html" not in Retriever.load(service.index, encoder=service.retriever.encoder).documents
 
 
 @pytest.mark.parametrize("body", [
@@ -160,3 +160,70 @@ def test_security_headers(client):
     assert "default-src 'self'" in page.headers["content-security-policy"]
     api = client.get("/api/health")
     assert api.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.fixture
+def fresh_service(tmp_path, encoder):
+    from qa.service import Service
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    return Service(corpus=tmp_path / "seeds", index=tmp_path / "index")
+
+
+def test_upload_named_like_a_seed_does_not_replace_it(fresh_service, tmp_path):
+    seed_id = "000_efa03a2983bcb19c"
+    before = fresh_service.retriever.documents[seed_id].text
+    fake = tmp_path / f"{seed_id}.txt"
+    fake.write_text("Xiaomi Corp founded 01.AI, says this forged file.", encoding="utf-8")
+    doc_id = fresh_service.add_file(fake, fake.name)
+    assert doc_id == f"upload:{seed_id}.txt"
+    assert fresh_service.retriever.documents[seed_id].text == before
+    assert len(fresh_service.retriever.documents) == 6
+
+
+def test_uploads_sharing_a_stem_both_survive_a_restart(fresh_service, tmp_path):
+    from qa.service import Service
+
+    for name in ("notes.txt", "notes.md"):
+        f = tmp_path / name
+        f.write_text(f"These are the {name} notes about llamas.", encoding="utf-8")
+        fresh_service.add_file(f, name)
+    again = Service(corpus=fresh_service.corpus, index=fresh_service.index)
+    ids = {d["doc_id"] for d in again.documents() if d["uploaded"]}
+    assert ids == {"upload:notes.txt", "upload:notes.md"}
+
+
+def test_concurrent_uploads_of_one_name_agree_with_the_saved_index(fresh_service, tmp_path):
+    import threading
+
+    from qa.retriever import Retriever
+
+    files = []
+    for i in range(2):
+        f = tmp_path / f"v{i}" / "same.txt"
+        f.parent.mkdir()
+        f.write_text(f"Version {i} of the same upload mentions alpacas number {i}.", encoding="utf-8")
+        files.append(f)
+    threads = [threading.Thread(target=fresh_service.add_file, args=(f, "same.txt")) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    live = fresh_service.retriever.documents["upload:same.txt"].text
+    saved = Retriever.load(fresh_service.index).documents["upload:same.txt"].text
+    on_disk = (fresh_service.uploads / "same.txt").read_text(encoding="utf-8")
+    assert live == saved == on_disk
+    assert not list(fresh_service.uploads.glob(".staging-*"))
+
+
+def test_a_bad_corpus_file_is_skipped_and_reported(tmp_path, encoder):
+    import ui
+    from qa.service import Service
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "seeds" / "empty.txt").write_bytes(b"")
+    (tmp_path / "seeds" / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a pdf")
+    service = Service(corpus=tmp_path / "seeds", index=tmp_path / "index")
+    assert len(service.retriever.documents) == 5
+    health = TestClient(ui.create_app(service)).get("/api/health").json()
+    assert {f["name"] for f in health["skipped_files"]} == {"empty.txt", "broken.pdf"}
