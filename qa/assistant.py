@@ -31,7 +31,7 @@ def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
         try:
             from qa.neural import ModelReader
 
-            return ModelReader(retriever.documents, config)
+            return ModelReader(retriever.documents, config, annotations=retriever.annotations)
         except Exception as exc:  # model missing, offline, wrong architecture, no transformers...
             log.warning("cannot load reader model %r (%s: %s); using the rule reader",
                         config.model or "the shipped model", type(exc).__name__, exc)

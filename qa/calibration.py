@@ -93,7 +93,21 @@ def fit(rows: Sequence[dict]) -> tuple[Confidence, dict]:
     conf = Confidence(tuple(zip(FEATURES, map(float, model.coef_[0]))), float(model.intercept_[0]),
                       threshold)
     answerable = [r["answerable"] for r in rows]
+    has = np.array(answerable)
+    f1s = np.array([r["f1"] for r in rows])
+    keep = probs >= threshold
+    roc = []
+    for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, round(threshold, 3)):
+        k = probs >= t
+        roc.append({"threshold": t, "answered_answerable": float(k[has].mean()),
+                    "answered_unanswerable": float(k[~has].mean()),
+                    "right_answered": float(k[y].mean()) if y.any() else 0.0,
+                    "wrong_answered": float(k[~y].mean()) if (~y).any() else 0.0})
     figures = {
+        "hasans_f1_at_threshold": float(np.where(keep[has], f1s[has], 0).mean()),
+        "noans_accuracy_at_threshold": float((~keep[~has]).mean()),
+        "hasans_f1_never_abstaining": float(f1s[has].mean()),
+        "roc": sorted(roc, key=lambda r: r["threshold"]),
         "questions": len(rows),
         "auc_right": roc_auc(list(probs), list(y)),
         "auc_answerable": roc_auc(list(probs), answerable),
@@ -115,7 +129,7 @@ def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
     _, dev = split_dev(load_examples(data), dev_articles)
     dev = dev[:limit] if limit else dev
     retriever = Retriever.from_documents(dev_corpus(dev))
-    reader = ModelReader(retriever.documents, model=model_dir)
+    reader = ModelReader(retriever.documents, model=model_dir, annotations=retriever.annotations)
     rows = collect(reader, retriever, dev)
     conf, figures = fit(rows)
     meta_path = Path(model_dir) / META_FILE

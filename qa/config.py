@@ -112,6 +112,8 @@ class ReaderConfig:
             corpus"). ``None`` uses the reader's own calibrated threshold.
         max_tokens: longest model window in tokens; longer passages are read in overlapping
             windows.
+        quantize: run the span model's linear layers in int8 (faster on CPU; see
+            eval/README.md for its quality against fp32).
         passages: how many retrieved passages the reader looks at.
         max_answer_chars: longest span the reader may return.
         dense_check: for "what X" questions, let the embedding model choose among the best few
@@ -124,6 +126,7 @@ class ReaderConfig:
     abstain_threshold: float | None = None
     passages: int = 5
     max_tokens: int = 384
+    quantize: bool = True
     max_answer_chars: int = 120
     dense_check: bool = True
 

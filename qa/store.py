@@ -72,7 +72,11 @@ def check_target(target: Path) -> None:
         IndexError_: with the path and what to do instead.
     """
     target = Path(target)
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
+    if target.is_symlink() and not (target / MANIFEST).is_file():
+        raise IndexError_(
+            f"{target} is a link to something that is not a qa index; give --index a new or empty folder"
+        )
+    if target.exists() and not target.is_dir():
         raise IndexError_(
             f"{target} exists and is not a folder; give --index a new or empty folder"
         )
@@ -98,10 +102,13 @@ def check_not_inside(index: Path, corpus: Path) -> None:
 
 
 def atomic_directory(target: Path) -> "_AtomicDir":
-    """Context manager yielding a temporary folder that replaces ``target`` on success.
+    """Context manager yielding a new folder that becomes ``target`` on success.
 
-    If anything fails before the swap, the temporary folder is removed and ``target`` is left
-    as it was, so a crash never leaves a half-written index in its place.
+    ``target`` is a symbolic link to a versioned folder beside it (``.NAME.v-…``). A save writes
+    a new version, then swaps the link in one ``os.replace``: at every instant ``target`` is a
+    complete index, the old or the new one. A failed save removes its folder and leaves
+    ``target`` as it was. Writers take a lock file (``.NAME.lock``); a second writer is told
+    another save is under way.
     """
     return _AtomicDir(Path(target))
 
@@ -110,26 +117,92 @@ class _AtomicDir:
     def __init__(self, target: Path) -> None:
         self.target = target
         self.tmp: Path | None = None
+        self._lock = None
+
+    def _name(self, kind: str) -> Path:
+        return self.target.with_name(f".{self.target.name}.{kind}")
 
     def __enter__(self) -> Path:
+        import fcntl
+
         check_target(self.target)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = open(self._name("lock"), "w")
+        except OSError as exc:
+            raise IndexError_(
+                f"cannot write an index at {self.target}: {exc.strerror or exc}; "
+                "choose a writable --index folder"
+            ) from None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            self._lock = None
+            raise IndexError_(
+                f"another process is saving the index at {self.target}; try again when it is done"
+            ) from None
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.v-", dir=self.target.parent))
+        except OSError as exc:
+            self._release()
+            raise IndexError_(f"cannot write an index at {self.target}: {exc.strerror or exc}") from None
         return self.tmp
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing drops the flock
+            self._lock = None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.tmp is not None
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
+        try:
+            if exc_type is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                return
+            self._swap()
+        finally:
+            self._release()
+
+    def _swap(self) -> None:
+        assert self.tmp is not None
         for f in self.tmp.iterdir():
             with f.open("rb") as fh:
                 os.fsync(fh.fileno())
-        old = None
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(self.target, old)
-        os.replace(self.tmp, self.target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        previous = self.target.resolve() if self.target.is_symlink() else None
+        link = self._name(f"link-{os.getpid()}")
+        link.unlink(missing_ok=True)
+        os.symlink(self.tmp.name, link)
+        if self.target.is_dir() and not self.target.is_symlink():
+            # An index from before versioned saves: a plain folder cannot be swapped for a link
+            # in one step, so it is moved aside first (the one non-atomic moment, once).
+            legacy = self._name(f"old-{os.getpid()}")
+            os.replace(self.target, legacy)
+            os.replace(link, self.target)
+            shutil.rmtree(legacy, ignore_errors=True)
+        else:
+            os.replace(link, self.target)
+        _fsync_dir(self.target.parent)
+        if previous is not None and previous != self.tmp.resolve():
+            shutil.rmtree(previous, ignore_errors=True)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove versions left by saves that died before their swap."""
+        live = self.target.resolve()
+        for old in self.target.parent.glob(f".{self.target.name}.v-*"):
+            if old.resolve() != live:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -74,3 +74,85 @@ def test_atomic_directory_refuses_a_foreign_folder(folder_with_files):
         with store.atomic_directory(folder_with_files):
             pass
     assert (folder_with_files / "thesis.txt").read_text(encoding="utf-8") == "my only copy"
+
+
+def _save_dying_at(retriever, target, step: int) -> int:
+    """Save in a forked child that dies (os._exit, no cleanup) at the ``step``-th file-system
+    call of the save; returns the child's exit status (0: the save finished first)."""
+    import os
+
+    pid = os.fork()
+    if pid == 0:  # the child: count the save's file-system steps, die at the chosen one
+        import shutil as sh
+
+        calls = {"n": 0}
+
+        def dying(fn):
+            def wrapper(*a, **kw):
+                calls["n"] += 1
+                if calls["n"] == step:
+                    os._exit(9)
+                return fn(*a, **kw)
+            return wrapper
+
+        os.replace, os.symlink, os.fsync, sh.rmtree = (
+            dying(os.replace), dying(os.symlink), dying(os.fsync), dying(sh.rmtree))
+        try:
+            retriever.save(target)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.slow
+def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_index(tmp_path, seed_retriever, tiny_docs, encoder):
+    from qa.retriever import Retriever
+
+    old_ids = set(seed_retriever.documents)
+    new = Retriever.from_documents(tiny_docs, encoder=encoder)
+    new_ids = set(new.documents)
+    step, finished = 1, False
+    while not finished and step < 200:
+        target = tmp_path / f"run{step}" / "index"
+        seed_retriever.save(target)                      # the old index
+        code = _save_dying_at(new, target, step)
+        finished = code == 0
+        loaded = set(Retriever.load(target, encoder=encoder).documents)
+        assert loaded in (old_ids, new_ids), f"killed at step {step}: neither index loads"
+        if finished:
+            assert loaded == new_ids
+        step += 1
+    assert finished and step > 3  # the save had several steps, and each was tried
+
+
+def test_a_second_writer_is_told_to_wait(tmp_path):
+    import fcntl
+
+    target = tmp_path / "index"
+    lock = open(tmp_path / ".index.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(IndexError_, match="another process is saving"):
+            with store.atomic_directory(target):
+                pass
+    finally:
+        lock.close()
+    assert not target.exists()
+
+
+def test_an_unwritable_location_is_a_clean_error(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        # root ignores permissions; a path under a file cannot be created by anyone
+        (tmp_path / "file").write_text("x")
+        target = tmp_path / "file" / "index"
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        target = ro / "index"
+    with pytest.raises(IndexError_, match="cannot write an index"):
+        with store.atomic_directory(target):
+            pass
+    assert not list(tmp_path.glob("**/.index.v-*"))
