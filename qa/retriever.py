@@ -28,6 +28,8 @@ from qa.types import Chunk, Document, Hit, Segment
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
+# Every file of a saved index but the manifest, which records their checksums.
+INDEX_FILES = ("documents.jsonl", "annotations.jsonl", "chunks.jsonl", "bm25.json", "dense.faiss")
 # Raw input may carry markup that cleaning removes, but never this much.
 MAX_RAW_QUERY_CHARS = 4 * MAX_QUERY_CHARS
 _CANDIDATES = 50  # depth of each component's list before fusion
@@ -290,8 +292,10 @@ class Retriever:
             )
             self.lexical.save(tmp / "bm25.json")
             self.dense.save(tmp / "dense.faiss")
+            manifest = self.manifest()
+            manifest["checksums"] = store.file_checksums(tmp, INDEX_FILES)
             # The manifest goes last: a folder without it is never mistaken for an index.
-            (tmp / store.MANIFEST).write_text(json.dumps(self.manifest(), indent=2), "utf-8")
+            (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
 
     @classmethod
     def load(
@@ -315,7 +319,7 @@ class Retriever:
             return cls._load(directory, encoder, config)
         except IndexError_ as exc:
             raise IndexError_(
-                f"{exc}. Rebuild it with: qa index --index {directory} --corpus <folder>"
+                f"{exc}. Rebuild it with: qa index --rebuild --index {directory} --corpus <folder>"
             ) from None
 
     @classmethod
@@ -323,9 +327,10 @@ class Retriever:
         cls, directory: Path, encoder: Encoder | None, config: RetrieverConfig | None
     ) -> "Retriever":
         manifest = store.read_manifest(directory)
+        store.verify_checksums(directory, manifest)
         try:
             saved = from_json(RetrieverConfig, manifest["config"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexError_(f"index config in {directory} is invalid ({exc})") from exc
         built = manifest.get("index_key")
         if not isinstance(built, dict) or built.get("tokenizer") != saved.index_key()["tokenizer"]:
@@ -358,7 +363,12 @@ class Retriever:
             raise IndexError_(f"index files in {directory} are inconsistent ({exc})") from exc
         r.lexical = LexicalIndex.load(directory / "bm25.json")
         r.dense = DenseIndex.load(directory / "dense.faiss", r.encoder.dim)
-        r._next_id = int(manifest.get("next_id", max(r.chunks, default=-1) + 1))
+        try:
+            r._next_id = int(manifest.get("next_id", max(r.chunks, default=-1) + 1))
+        except (TypeError, ValueError):
+            raise IndexError_(f"index manifest in {directory} has an invalid next_id") from None
+        if r._next_id <= max(r.chunks, default=-1):
+            raise IndexError_(f"index manifest in {directory} has an invalid next_id")
         if set(r.lexical.ids) != set(r.chunks) or len(r.dense) != len(r.chunks):
             raise IndexError_(f"index in {directory} is inconsistent (chunk counts differ)")
         if set(r.annotations) != set(r.documents):
@@ -391,7 +401,12 @@ class Retriever:
             r = cls.from_documents(docs, config, encoder=encoder)
             r.save(directory)
             return r
-        manifest = store.read_manifest(directory)
+        try:
+            manifest = store.read_manifest(directory)
+        except IndexError_ as exc:
+            raise IndexError_(
+                f"{exc}. Rebuild it with: qa index --rebuild --index {directory} --corpus <folder>"
+            ) from None
         if manifest.get("index_key") != json.loads(json.dumps(config.index_key())):
             log.info("index settings changed; rebuilding %s", directory)
             r = cls.from_documents(docs, config, encoder=encoder)

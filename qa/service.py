@@ -16,7 +16,7 @@ from pathlib import Path
 from qa.assistant import Assistant
 from qa.config import ReaderConfig
 from qa.documents import SUPPORTED_SUFFIXES, corpus_files, load_file, load_folder, scan_folder
-from qa.errors import CorpusError, QAError
+from qa.errors import CorpusError, IndexError_, QAError
 from qa.paths import default_corpus, default_index
 from qa.retriever import Retriever
 
@@ -169,7 +169,14 @@ class Service:
                 self.skipped += bad
             except CorpusError as exc:
                 log.warning("no upload could be loaded: %s", exc)
-        self.assistant = Assistant(Retriever.open(self.index, docs), self.reader_config)
+        try:
+            retriever = Retriever.open(self.index, docs)
+        except IndexError_ as exc:
+            # The corpus is here, so a damaged index costs a rebuild, not an outage.
+            log.warning("%s; rebuilding the index from %s", exc, self.corpus)
+            retriever = Retriever.from_documents(docs)
+            retriever.save(self.index)
+        self.assistant = Assistant(retriever, self.reader_config)
 
     @property
     def retriever(self) -> Retriever:

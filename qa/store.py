@@ -51,7 +51,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise IndexError_(f"no index in {directory} (missing {MANIFEST})")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
         raise IndexError_(f"index manifest {path} is unreadable ({exc})") from exc
     if not isinstance(manifest, dict):
         raise IndexError_(f"index manifest {path} is not a JSON object")
@@ -62,6 +62,34 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             f"{FORMAT_VERSION}"
         )
     return manifest
+
+
+def file_checksums(directory: Path, names: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of each named file: the manifest records them, loading verifies them."""
+    import hashlib
+
+    out = {}
+    for name in names:
+        h = hashlib.sha256()
+        with (directory / name).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        out[name] = h.hexdigest()
+    return out
+
+
+def verify_checksums(directory: Path, manifest: dict[str, Any]) -> None:
+    """Raise IndexError_ when a file differs from the checksum its manifest recorded."""
+    recorded = manifest.get("checksums")
+    if not isinstance(recorded, dict) or not recorded:
+        raise IndexError_(f"index manifest in {directory} has no file checksums")
+    try:
+        actual = file_checksums(directory, recorded)
+    except OSError as exc:
+        raise IndexError_(f"index file missing or unreadable in {directory} ({exc.strerror or exc})") from None
+    damaged = sorted(n for n in recorded if recorded[n] != actual.get(n))
+    if damaged:
+        raise IndexError_(f"index files in {directory} were changed or damaged: {', '.join(damaged)}")
 
 
 def check_target(target: Path) -> None:

@@ -156,3 +156,56 @@ def test_an_unwritable_location_is_a_clean_error(tmp_path):
         with store.atomic_directory(target):
             pass
     assert not list(tmp_path.glob("**/.index.v-*"))
+
+
+def _damage(idx, how: str) -> None:
+    import json as js
+
+    m = idx / store.MANIFEST
+    if how == "manifest-not-utf8":
+        m.write_bytes(b'{"format_version": 1, \xff\xfe}')
+    elif how in ("config-string", "next-id"):
+        data = js.loads(m.read_text(encoding="utf-8"))
+        if how == "config-string":
+            data["config"] = "x"
+        else:
+            data["next_id"] = "abc"
+        m.write_text(js.dumps(data), encoding="utf-8")
+    elif how == "faiss-bytes":
+        f = idx / "dense.faiss"
+        raw = bytearray(f.read_bytes())
+        raw[-20:] = b"\x07" * 20  # the id map sits at the end
+        f.write_bytes(bytes(raw))
+    elif how == "documents-edit":
+        f = idx / "documents.jsonl"
+        f.write_text(f.read_text(encoding="utf-8").replace("Kai-fu", "Xiaomi"), encoding="utf-8")
+    elif how == "missing-file":
+        (idx / "bm25.json").unlink()
+
+
+DAMAGE = ["manifest-not-utf8", "config-string", "next-id", "faiss-bytes", "documents-edit", "missing-file"]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_damaged_index_gives_the_rebuild_command(tmp_path, seed_retriever, encoder, how):
+    from qa.retriever import Retriever
+
+    seed_retriever.save(tmp_path / "idx")
+    _damage((tmp_path / "idx").resolve(), how)
+    with pytest.raises(IndexError_, match="qa index --rebuild"):
+        Retriever.load(tmp_path / "idx", encoder=encoder)
+    result = CliRunner().invoke(main, ["ask", "Who founded 01.AI?", "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 1 and "qa index --rebuild" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("how", ["faiss-bytes", "documents-edit"])
+def test_server_rebuilds_a_damaged_index_from_the_corpus(tmp_path, corpus, encoder, how, caplog):
+    from qa.service import Service
+
+    first = Service(corpus=corpus, index=tmp_path / "idx")
+    _damage((tmp_path / "idx").resolve(), how)
+    again = Service(corpus=corpus, index=tmp_path / "idx")
+    assert "rebuilding the index" in caplog.text
+    assert set(again.retriever.documents) == set(first.retriever.documents)
+    assert "Lee Kai-fu" in again.retriever.documents["000_efa03a2983bcb19c"].text
