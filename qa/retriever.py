@@ -415,7 +415,12 @@ class Retriever:
         r = cls.load(directory, encoder=encoder, config=config)
         if r.sync(docs):
             log.info("corpus changed; index updated in %s", directory)
-            r.save(directory)
+            try:
+                r.save(directory)
+            except IndexError_ as exc:
+                # A read-only index still answers: from the corpus as it is now, unsaved.
+                log.warning("the corpus changed but the index could not be saved (%s); "
+                            "answering from the updated index in memory", exc)
         return r
 
 

@@ -188,7 +188,15 @@ class _AtomicDir:
             if exc_type is not None:
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 return
-            self._swap()
+            try:
+                self._swap()
+            except OSError as err:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                self._name(f"link-{os.getpid()}").unlink(missing_ok=True)
+                raise IndexError_(
+                    f"cannot write an index at {self.target}: {err.strerror or err}; "
+                    "choose a writable --index folder"
+                ) from None
         finally:
             self._release()
 

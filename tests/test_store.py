@@ -209,3 +209,26 @@ def test_server_rebuilds_a_damaged_index_from_the_corpus(tmp_path, corpus, encod
     assert "rebuilding the index" in caplog.text
     assert set(again.retriever.documents) == set(first.retriever.documents)
     assert "Lee Kai-fu" in again.retriever.documents["000_efa03a2983bcb19c"].text
+
+
+def test_a_read_only_index_with_a_changed_corpus_still_answers(tmp_path, corpus, encoder, caplog):
+    import os
+
+    from qa.retriever import Retriever
+
+    Retriever.open(tmp_path / "idx", corpus, encoder=encoder)
+    (corpus / "extra.txt").write_text("The okapi is a giraffid native to the Congo.", encoding="utf-8")
+    real_replace = os.replace
+
+    def read_only(*a, **kw):  # root ignores permissions, so refuse the swap as a read-only disk would
+        raise PermissionError(30, "Read-only file system")
+
+    os.replace = read_only
+    try:
+        r = Retriever.open(tmp_path / "idx", corpus, encoder=encoder)
+    except IndexError_:
+        pytest.fail("a read-only index must still answer")
+    finally:
+        os.replace = real_replace
+    assert "extra" in r.documents and "could not be saved" in caplog.text
+    assert "extra" not in Retriever.load(tmp_path / "idx", encoder=encoder).documents
