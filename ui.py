@@ -76,6 +76,8 @@ def uploaded_by_page(path: Path) -> bool:
 def render_reply(service: Service, reply) -> str:
     """The chat message for a reply, as escaped HTML."""
     docs = service.retriever.documents
+    if reply.message is not None:
+        return f'<div class="qa-message">{_e(reply.message)}</div>'.replace("\n", "<br>")
     searched = ""
     if reply.query != reply.question:
         searched = f'<div class="qa-meta qa-searched">searched for: {_e(reply.query)}</div>'
@@ -180,8 +182,9 @@ def build_ui(service: Service) -> gr.Blocks:
                 history.append({"role": "assistant", "content": f"⚠️ {_e(exc)}"})
                 return history, gr.update(), turns_, ""
             a = reply.answer
-            turns_ = [*turns_, Turn(reply.query, a.text if a else None,
-                                    a.answer_type if a else "")][-10:]
+            if reply.message is None:  # small talk and clarifications name nothing to refer to
+                turns_ = [*turns_, Turn(reply.query, a.text if a else None,
+                                        a.answer_type if a else "")][-10:]
             history.append({"role": "assistant", "content": render_reply(service, reply)})
             return history, render_sources(service, reply), turns_, ""
 
@@ -191,6 +194,8 @@ def build_ui(service: Service) -> gr.Blocks:
         box.submit(respond, inputs, outputs, api_name=False)
         clear.click(lambda: ([], render_sources(service, None), []), None,
                     [chat, sources, turns], api_name=False)
+        # Gradio's own trash icon on the chat clears the conversation's context too.
+        chat.clear(lambda: (render_sources(service, None), []), None, [sources, turns], api_name=False)
 
         def add_files(files, progress=gr.Progress()):
             messages = []

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.config import ReaderConfig, ReaderKind, RetrieverConfig
-from qa.conversation import Rewrite, Turn, resolve
+from qa.conversation import (
+    Rewrite, Turn, asks_about_corpus, resolve, small_talk, unresolved_reference,
+)
 from qa.question import analyze
 from qa.tokens import tokenize
 from qa.errors import InputError
@@ -109,7 +111,17 @@ class Assistant:
             raise InputError("history must be a list of earlier questions, not one string")
         # None, a tuple or a generator are all fine; only the last turns matter.
         history = list(history or [])[-MAX_HISTORY:]
+        chat = small_talk(question)
+        if chat is not None:
+            return Reply(question=question, query=question, answer=None, message=chat)
+        if asks_about_corpus(question):
+            return Reply(question=question, query=question, answer=None, message=self.summary())
         turns = self._turns(history, mode=mode, fusion=fusion)
+        pronoun = unresolved_reference(question, turns)
+        if pronoun is not None:
+            return Reply(question=question, query=question, answer=None, message=(
+                f"Which one do you mean by “{pronoun}”? Nothing has been named earlier in this "
+                "conversation: ask again with the name."))
         rewritten = resolve(question, turns) if turns else Rewrite(question)
         query = rewritten.query
         k = self.config.passages if k is None else k
@@ -148,9 +160,21 @@ class Assistant:
             # Answer the earlier question in its own context to learn its referent. Its best
             # span is used even below the abstention threshold: a pronoun needs a referent.
             reply = self.ask(item, turns, threshold=float("-inf"), **kw)
+            if reply.message is not None:
+                continue  # a greeting or an unresolvable turn names nothing
             a = reply.answer
             turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
         return turns
+
+    def summary(self) -> str:
+        """What the corpus holds: its documents, with title, publisher and date."""
+        docs = sorted(self.retriever.documents.values(), key=lambda d: (d.date or "", d.title))
+        lines = [f"The corpus holds {len(docs)} document{'s' if len(docs) != 1 else ''}:"]
+        for d in docs[:20]:
+            lines.append(f"- {d.citation()}")
+        if len(docs) > 20:
+            lines.append(f"- … and {len(docs) - 20} more")
+        return "\n".join(lines)
 
     def _passages(self, hits: Sequence[Hit], answers: Sequence[Answer]) -> list[Passage]:
         spans = {(a.doc_id, a.span) for a in answers}

@@ -178,12 +178,16 @@ def reply_json(assistant, reply) -> dict:
         ],
         "retrieval_ms": reply.retrieval_ms,
         "reading_ms": reply.reading_ms,
+        "message": reply.message,
     }
 
 
 def _print_reply(assistant, reply, explain: bool = False) -> None:
     from qa.highlight import mark_text
 
+    if reply.message is not None:
+        click.echo(reply.message)
+        return
     if reply.query != reply.question:
         click.echo(f"(searched for: {reply.query})")
     a = reply.answer
@@ -264,6 +268,8 @@ def chat(corpus, index_dir) -> None:
             click.echo(f"error: {exc}")
             continue
         _print_reply(assistant, reply)
+        if reply.message is not None:
+            continue
         a = reply.answer
         turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
 

@@ -213,3 +213,50 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
         if extra:
             out = f"{out} ({' '.join(extra)})"
     return Rewrite(out, topic)
+
+
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|greetings)(?: there)?[\s!.,]*$", re.I)
+_THANKS = re.compile(
+    r"^(?:thanks?|thank you|thx|cheers|great|cool|ok(?:ay)?|perfect|nice)(?: (?:a lot|so much|very much|again))?"
+    r"[\s!.,]*$", re.I)
+_BYE = re.compile(r"^(?:bye|goodbye|see you|that'?s all)[\s!.,]*$", re.I)
+_ABOUT_CORPUS = re.compile(
+    r"^(?:what(?:'s| is| are)? (?:this|the) (?:corpus|collection|dataset|data set|documents?|articles?)"
+    r"(?: about| on)?|what (?:do you know(?: about)?|can you (?:tell me|answer)(?: about)?|documents do you have"
+    r"|is in (?:the|this|your) corpus)|which documents do you have|what are you about)\s*\??\s*$", re.I)
+
+
+def small_talk(question: str) -> str | None:
+    """A short friendly reply to a greeting, thanks or goodbye; ``None`` for anything else."""
+    q = question.strip()
+    if _GREETING.match(q):
+        return "Hello! Ask me a question about the documents, and I will answer from them."
+    if _THANKS.match(q):
+        return "You're welcome. Ask another question whenever you like."
+    if _BYE.match(q):
+        return "Goodbye!"
+    return None
+
+
+def asks_about_corpus(question: str) -> bool:
+    """"What is this corpus about?" and the like: answered with a summary, not a search."""
+    return bool(_ABOUT_CORPUS.match(question.strip()))
+
+
+def unresolved_reference(question: str, history: Sequence[Turn | str]) -> str | None:
+    """The pronoun of a question that has nothing earlier to point to, or ``None``.
+
+    "When was it founded?" as the first question cannot be answered by guessing what "it" is.
+    """
+    if any(history):
+        return None
+    match = _ANAPHOR.search(question)
+    if match is None or _names(question):
+        return None
+    word = match.group().lower()
+    # With words of its own the question most often says what the pronoun means ("Which
+    # company is famous for its speech recognition?"); only a bare one is left unresolved.
+    if word in ("this", "that") or len(analyze(question).terms) > 2:
+        return None
+    return match.group()

@@ -166,7 +166,10 @@ class Reply:
     """What the assistant says to one question.
 
     ``answer`` is ``None`` when the corpus does not hold the answer; ``passages`` then holds the
-    closest passages. ``query`` is the self-contained query that was searched.
+    closest passages. ``query`` is the self-contained query that was searched. ``message`` is
+    set, and nothing was searched, when the turn was not a question for the corpus (a greeting,
+    thanks, a question about the corpus itself) or could not be understood alone ("When was it
+    founded?" with nothing named before).
     """
 
     question: str
@@ -176,6 +179,7 @@ class Reply:
     passages: tuple[Passage, ...] = ()
     retrieval_ms: float = 0.0
     reading_ms: float = 0.0
+    message: str | None = None
 
     @property
     def abstained(self) -> bool:

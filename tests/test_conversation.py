@@ -71,3 +71,28 @@ def test_subject_of_an_auxiliary_ends_before_its_verb():
 def test_and_when_is_not_a_name():
     out = rewrite("And when?", ["Who founded 01.AI?"])
     assert "01.AI" in out and "when" in out.lower()
+
+
+@pytest.mark.parametrize("text", ["hi", "Hello!", "thanks", "Thank you very much.", "bye"])
+def test_small_talk_gets_a_friendly_reply_and_no_search(seed_assistant, text):
+    reply = seed_assistant.ask(text, ["What is ThreatBook's LLM called?"])
+    assert reply.message and reply.answer is None and not reply.passages
+
+
+@pytest.mark.parametrize("text", ["What is this corpus about?", "what documents do you have?"])
+def test_questions_about_the_corpus_get_its_summary(seed_assistant, text):
+    reply = seed_assistant.ask(text, ["What is ThreatBook's LLM called?"])
+    assert reply.message.startswith("The corpus holds 5 documents")
+    for doc in seed_assistant.retriever.documents.values():
+        assert doc.title in reply.message
+
+
+def test_a_pronoun_with_no_history_is_not_guessed(seed_assistant):
+    reply = seed_assistant.ask("When was it founded?")
+    assert reply.answer is None and "Which one do you mean" in reply.message
+    assert seed_assistant.ask("When was it founded?", ["Who founded Frontis.AI?"]).message is None
+
+
+def test_small_talk_in_the_history_names_nothing(seed_assistant):
+    reply = seed_assistant.ask("In what year was it founded?", ["Who founded Frontis.AI?", "thanks"])
+    assert reply.query == "In what year was Frontis.AI founded?"
