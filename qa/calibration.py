@@ -39,8 +39,14 @@ def dev_corpus(examples: Sequence[TrainExample]):
     return docs
 
 
-def collect(reader: ModelReader, retriever, examples: Sequence[TrainExample], k: int = 5) -> list[dict]:
-    """Features of the top answer per question, with whether it is right, and its F1."""
+def collect(reader: ModelReader, retriever, examples: Sequence[TrainExample], k: int = 5,
+            rules=None) -> list[dict]:
+    """Features of the top answer per question, with whether it is right, and its F1.
+
+    With ``rules`` (a rule reader), each row also gets ``rules_conf`` (the rule reader's best
+    confidence) and ``rules_agree`` (whether its best answer is the model's), to measure
+    whether combining the two readers helps.
+    """
     from tqdm import tqdm
 
     from qa.answers import group_answers
@@ -56,6 +62,12 @@ def collect(reader: ModelReader, retriever, examples: Sequence[TrainExample], k:
             continue
         top = answers[0]
         feats = {k: float(v) for k, v in top.explanation.features if k in FEATURES}
+        if rules is not None:
+            from qa.question import analyze
+
+            ra = group_answers(rules.read(analyze(ex.question), hits))
+            feats["rules_conf"] = ra[0].score if ra else 0.0
+            feats["rules_agree"] = float(bool(ra) and f1(ra[0].text, top.text) >= 0.5)
         score = max((f1(top.text, g) for g in ex.answers), default=0.0) if ex.answer else 0.0
         rows.append({"features": feats, "f1": score, "right": score >= RIGHT_F1,
                      "answerable": ex.answer is not None})
@@ -79,18 +91,18 @@ def choose_threshold(probs: np.ndarray, rows: Sequence[dict]) -> float:
     return best_t
 
 
-def fit(rows: Sequence[dict]) -> tuple[Confidence, dict]:
+def fit(rows: Sequence[dict], features: Sequence[str] = FEATURES) -> tuple[Confidence, dict]:
     """Logistic regression over the features; returns the confidence and its figures."""
     from sklearn.linear_model import LogisticRegression
 
     from qa.metrics import roc_auc
 
-    x = np.array([[r["features"].get(f, 0.0) for f in FEATURES] for r in rows])
+    x = np.array([[r["features"].get(f, 0.0) for f in features] for r in rows])
     y = np.array([r["right"] for r in rows])
     model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
     probs = model.predict_proba(x)[:, 1]
     threshold = choose_threshold(probs, rows)
-    conf = Confidence(tuple(zip(FEATURES, map(float, model.coef_[0]))), float(model.intercept_[0]),
+    conf = Confidence(tuple(zip(features, map(float, model.coef_[0]))), float(model.intercept_[0]),
                       threshold)
     answerable = [r["answerable"] for r in rows]
     has = np.array(answerable)
