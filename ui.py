@@ -79,8 +79,9 @@ def render_reply(service: Service, reply) -> str:
     if reply.message is not None:
         return f'<div class="qa-message">{_e(reply.message)}</div>'.replace("\n", "<br>")
     searched = ""
-    if reply.query != reply.question:
-        searched = f'<div class="qa-meta qa-searched">searched for: {_e(reply.query)}</div>'
+    if reply.query != reply.question or reply.context:
+        extra = f" <span class='qa-context'>(with: {_e(' '.join(reply.context))})</span>" if reply.context else ""
+        searched = f'<div class="qa-meta qa-searched">searched for: {_e(reply.query)}{extra}</div>'
     a = reply.answer
     if a is None:
         return (
@@ -112,7 +113,7 @@ def render_sources(service: Service, reply) -> str:
     if reply.answer is None:
         parts.append("<p class='qa-notfound'>Not found in the corpus — closest passages:</p>")
     for i, p in enumerate(reply.passages, start=1):
-        body = mark_html(p.text, p.highlights, term_spans(p.text, reply.query))
+        body = mark_html(p.text, p.highlights, term_spans(p.text, reply.search_text))
         parts.append(
             f'<div class="qa-passage"><div class="qa-meta">#{i} · score {p.score:.3f} · '
             f"{_e(p.title)} [{_e(p.doc_id)} {p.start}–{p.end}]</div>"

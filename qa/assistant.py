@@ -126,9 +126,9 @@ class Assistant:
         query = rewritten.query
         k = self.config.passages if k is None else k
         t0 = time.perf_counter()
-        hits = self.retriever.search(query, k=k, mode=mode, fusion=fusion)
+        hits = self.retriever.search(rewritten.search_text, k=k, mode=mode, fusion=fusion)
         t1 = time.perf_counter()
-        asked = analyze(query)
+        asked = analyze(query, rewritten.context)
         if rewritten.topic:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
         answers = group_answers(self.reader.read(asked, hits)) if hits else []
@@ -140,6 +140,7 @@ class Assistant:
         return Reply(
             question=question,
             query=query,
+            context=rewritten.context,
             answer=best,
             alternatives=tuple(answers[1:4]) if best else tuple(answers[:3]),
             passages=tuple(self._passages(hits, answers[:1] if best else [])),

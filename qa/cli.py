@@ -156,6 +156,7 @@ def reply_json(assistant, reply) -> dict:
     return {
         "question": reply.question,
         "query": reply.query,
+        "context": list(reply.context),
         "answer": a.text if a else None,
         "score": a.score if a else None,
         "doc_id": a.doc_id if a else None,
@@ -188,8 +189,9 @@ def _print_reply(assistant, reply, explain: bool = False) -> None:
     if reply.message is not None:
         click.echo(reply.message)
         return
-    if reply.query != reply.question:
-        click.echo(f"(searched for: {reply.query})")
+    if reply.query != reply.question or reply.context:
+        with_ = f" (with: {' '.join(reply.context)})" if reply.context else ""
+        click.echo(f"(searched for: {reply.query}{with_})")
     a = reply.answer
     if a is None:
         click.echo("Not found in the corpus. Closest passages:")

@@ -168,6 +168,12 @@ class Rewrite:
 
     query: str
     topic: str | None = None
+    context: tuple[str, ...] = ()
+
+    @property
+    def search_text(self) -> str:
+        """What retrieval searches: the question plus the earlier turn's words, if any."""
+        return " ".join((self.query, *self.context))
 
 
 def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
@@ -210,9 +216,9 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
         have = set(tokenize(out))
         extra = [w for w in re.findall(r"[\w.’'-]+", source.question)
                  if tokenize(w) and not set(tokenize(w)) <= have]
-        if extra:
-            out = f"{out} ({' '.join(extra)})"
-    return Rewrite(out, topic)
+    else:
+        extra = []
+    return Rewrite(out, topic, tuple(extra))
 
 
 _GREETING = re.compile(

@@ -133,7 +133,7 @@ def evaluate(assistant, questions: Sequence[EvalQuestion], run: RunConfig) -> li
         type(assistant.retriever.encoder).encode_query.cache_clear()
         reply = assistant.ask(q.question, list(q.history), mode=run.mode, fusion=run.fusion,
                               threshold=float("-inf"))
-        ranked = assistant.retriever.search(reply.query, k=10, mode=run.mode, fusion=run.fusion)
+        ranked = assistant.retriever.search(reply.search_text, k=10, mode=run.mode, fusion=run.fusion)
         a = reply.answer
         results.append(
             QuestionResult(

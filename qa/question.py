@@ -5,6 +5,7 @@ Done with patterns over the question only, so it costs microseconds at question 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.tokens import tokenize, words
@@ -100,7 +101,6 @@ _FRAME_TERMS = frozenset(
         "according"
     )
 )
-_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
 _PLURAL = re.compile(
     r"\b(which|what) ((\w+[ -]){0,3})(companies|firms|giants|agencies|organi[sz]ations|"
     r"startups|start-ups|enterprises|models|chatbots|products|people|countries|names|"
@@ -108,17 +108,14 @@ _PLURAL = re.compile(
 )
 
 
-def analyze(text: str) -> Question:
+def analyze(text: str, context: Sequence[str] = ()) -> Question:
     """Classify the answer type and pick out key terms of a question.
 
-    A trailing parenthesis holds context added by follow-up rewriting; its words count as
-    terms (``context``) but do not decide the answer type.
+    ``context`` holds words that follow-up rewriting brought from earlier turns: they count as
+    terms (``Question.context``) but do not decide the answer type.
     """
-    extra = _CONTEXT.search(text)
-    context = tuple(t for t in tokenize(extra.group(1)) if t) if extra else ()
+    context = tuple(t for w in context for t in tokenize(w) if t)
     full = text
-    if extra:
-        text = text[: extra.start()]
     low = " ".join(words(text))
     kind, expected = "description", DESC | ORG | PRODUCT
     if _WHO_IS_NAME.match(text.strip()):

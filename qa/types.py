@@ -166,7 +166,8 @@ class Reply:
     """What the assistant says to one question.
 
     ``answer`` is ``None`` when the corpus does not hold the answer; ``passages`` then holds the
-    closest passages. ``query`` is the self-contained query that was searched. ``message`` is
+    closest passages. ``query`` is the self-contained question that was asked, and ``context``
+    the words of earlier turns searched with it (typed, never folded into the text). ``message`` is
     set, and nothing was searched, when the turn was not a question for the corpus (a greeting,
     thanks, a question about the corpus itself) or could not be understood alone ("When was it
     founded?" with nothing named before).
@@ -180,6 +181,12 @@ class Reply:
     retrieval_ms: float = 0.0
     reading_ms: float = 0.0
     message: str | None = None
+    context: tuple[str, ...] = ()
+
+    @property
+    def search_text(self) -> str:
+        """What retrieval searched: the question and the context words."""
+        return " ".join((self.query, *self.context))
 
     @property
     def abstained(self) -> bool:

@@ -52,6 +52,6 @@ def test_plural():
 
 
 def test_context_in_parentheses_does_not_decide_the_kind():
-    q = analyze("Which start-up did Zhou Bowen found? (role JD.com)")
+    q = analyze("Which start-up did Zhou Bowen found?", ["role", "JD.com"])
     assert q.kind == "organisation"
     assert "role" in q.context and "role" in q.terms
