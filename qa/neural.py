@@ -29,7 +29,10 @@ from qa.types import Answer, Document, Explanation, Hit, Span
 log = logging.getLogger(__name__)
 
 
-FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense")
+FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense", "type_fit")
+# Question kinds whose answer is a named entity of a known type: a span of another entity type
+# is evidence against it. Other kinds (description, thing, reason) accept any span.
+TYPED_KINDS = {"person", "organisation", "date", "number", "place"}
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,19 @@ class Confidence:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def span_features(g: SpanGuess, top_margin: float, support: int, hit: Hit) -> dict[str, float]:
+def type_fit(kind: str, expected: frozenset[str], label: str) -> float:
+    """+1 when the span's entity type is one the question asks for, -1 when a typed question
+    ("Who ...?", "When ...?") gets an entity of another type, 0 when nothing is known."""
+    if label in expected:
+        return 1.0
+    if kind in TYPED_KINDS and label != "SPAN":
+        return -1.0
+    return 0.0
+
+
+def span_features(g: SpanGuess, top_margin: float, support: int, hit: Hit, fit: float = 0.0) -> dict[str, float]:
     return {
+        "type_fit": fit,
         "margin": g.margin,
         "top_margin": top_margin,
         "retrieval_rank": math.log(max(1, hit.rank)),
@@ -82,6 +96,12 @@ def entity_label(annotation, span: Span) -> str:
         if overlap > best_overlap and overlap >= 0.6 * max(len(span), e.end - e.start):
             best, best_overlap = e.label, overlap
     return best
+
+
+def sentence_around(annotation, span: Span) -> Span | None:
+    """The stored sentence(s) holding a span, for the answer card; ``None`` if unknown."""
+    sents = [x for x in getattr(annotation, "sentences", ()) if x.start < span.end and span.start < x.end]
+    return Span(sents[0].start, sents[-1].end) if sents else None
 
 
 def quantize(model):
@@ -163,7 +183,10 @@ class ModelReader:
 
     def read(self, question, hits: Sequence[Hit]) -> list[Answer]:
         """One answer per window's best span, best first; ``score`` is the calibrated confidence."""
-        text = getattr(question, "text", question)
+        from qa.question import analyze
+
+        q = question if hasattr(question, "expected") else analyze(str(question))
+        text = q.text
         hits = list(hits)[: self.config.passages]
         if not hits or not str(text).strip():
             return []
@@ -178,18 +201,20 @@ class ModelReader:
             hit = hits[g.passage]
             doc = self.documents[hit.chunk.doc_id]
             span = Span(hit.chunk.start + g.start, hit.chunk.start + g.end)
-            feats = span_features(g, top_margin, support[key], hit)
+            label = entity_label(self.annotations.get(doc.doc_id), span)
+            feats = span_features(g, top_margin, support[key], hit, type_fit(q.kind, q.expected, label))
             conf = self.confidence.probability(feats)
             why = Explanation(
                 self.name,
                 features=(*feats.items(), ("span_logit", g.score), ("null_logit", g.null_score)),
                 terms=(("bias", self.confidence.bias), *self.confidence.terms(feats).items()),
             )
+            sent = sentence_around(self.annotations.get(doc.doc_id), span) or Span(hit.chunk.start, hit.chunk.end)
             out.append(span_answer(
                 doc.text[span.start : span.end], doc.doc_id, span, hit, title=doc.title,
-                score=conf, rank_score=conf, sentence=hit.chunk.text,
-                sentence_span=Span(hit.chunk.start, hit.chunk.end),
-                answer_type=entity_label(self.annotations.get(doc.doc_id), span),
+                score=conf, rank_score=conf, sentence=doc.text[sent.start : sent.end],
+                sentence_span=sent,
+                answer_type=label,
                 explanation=why,
             ))
         out.sort(key=lambda a: -a.score)
