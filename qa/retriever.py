@@ -407,7 +407,8 @@ class Retriever:
             raise IndexError_(
                 f"{exc}. Rebuild it with: qa index --rebuild --index {directory} --corpus <folder>"
             ) from None
-        if manifest.get("index_key") != json.loads(json.dumps(config.index_key())):
+        if (manifest.get("index_key") != json.loads(json.dumps(config.index_key()))
+                or not manifest.get("checksums")):  # other settings, or saved before checksums
             log.info("index settings changed; rebuilding %s", directory)
             r = cls.from_documents(docs, config, encoder=encoder)
             r.save(directory)
