@@ -98,6 +98,16 @@ def entity_label(annotation, span: Span) -> str:
     return best
 
 
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span that starts or ends inside a word (a word piece: "genera|tive") to the
+    whole word; an answer is never part of a word."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
 def sentence_around(annotation, span: Span) -> Span | None:
     """The stored sentence(s) holding a span, for the answer card; ``None`` if unknown."""
     sents = [x for x in getattr(annotation, "sentences", ()) if x.start < span.end and span.start < x.end]
@@ -200,7 +210,8 @@ class ModelReader:
         for g, key in zip(guesses, keys):
             hit = hits[g.passage]
             doc = self.documents[hit.chunk.doc_id]
-            span = Span(hit.chunk.start + g.start, hit.chunk.start + g.end)
+            a, b = snap_to_words(hit.chunk.text, g.start, g.end)
+            span = Span(hit.chunk.start + a, hit.chunk.start + b)
             label = entity_label(self.annotations.get(doc.doc_id), span)
             feats = span_features(g, top_margin, support[key], hit, type_fit(q.kind, q.expected, label))
             conf = self.confidence.probability(feats)
@@ -223,5 +234,5 @@ class ModelReader:
     def _key(self, hit: Hit, g: SpanGuess) -> str:
         from qa.tokens import normalize_answer
 
-        return normalize_answer(hit.chunk.text[g.start : g.end])
+        return normalize_answer(hit.chunk.text[slice(*snap_to_words(hit.chunk.text, g.start, g.end))])
 

@@ -43,3 +43,28 @@ def test_neural_reader_loads_and_returns_exact_spans(seed_retriever, tiny_qa_mod
     for p in a.passages:
         for h in p.highlights:
             assert p.text[h.start : h.end] == a.text
+
+
+@pytest.mark.parametrize("text,start,end,want", [
+    ("generative AI", 0, 6, "generative"),
+    ("the 01.AI firm", 5, 9, "01.AI"),
+    ("Kai-fu Lee", 4, 10, "fu Lee"),
+    ("word", 0, 4, "word"),
+])
+def test_spans_snap_to_whole_words(text, start, end, want):
+    from qa.neural import snap_to_words
+
+    a, b = snap_to_words(text, start, end)
+    assert text[a:b] == want
+
+
+@pytest.mark.parametrize("kind,expected,label,fit", [
+    ("person", frozenset({"PERSON"}), "PERSON", 1.0),
+    ("person", frozenset({"PERSON"}), "DATE", -1.0),
+    ("person", frozenset({"PERSON"}), "SPAN", 0.0),
+    ("description", frozenset({"DESC"}), "ORG", 0.0),
+])
+def test_type_fit(kind, expected, label, fit):
+    from qa.neural import type_fit
+
+    assert type_fit(kind, expected, label) == fit
