@@ -111,11 +111,8 @@ class Assistant:
             raise InputError("history must be a list of earlier questions, not one string")
         # None, a tuple or a generator are all fine; only the last turns matter.
         history = list(history or [])[-MAX_HISTORY:]
-        chat = small_talk(question)
-        if chat is not None:
-            return Reply(question=question, query=question, answer=None, message=chat)
-        if asks_about_corpus(question):
-            return Reply(question=question, query=question, answer=None, message=self.summary())
+        if (said := self._without_search(question)) is not None:
+            return Reply(question=question, query=question, answer=None, message=said)
         turns = self._turns(history, mode=mode, fusion=fusion)
         pronoun = unresolved_reference(question, turns)
         if pronoun is not None:
@@ -166,6 +163,13 @@ class Assistant:
             a = reply.answer
             turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
         return turns
+
+    def _without_search(self, question: str) -> str | None:
+        """The reply to a turn that is not a question for the corpus, else ``None``."""
+        chat = small_talk(question)
+        if chat is not None:
+            return chat
+        return self.summary() if asks_about_corpus(question) else None
 
     def summary(self) -> str:
         """What the corpus holds: its documents, with title, publisher and date."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from qa.presentation import hit_json, reply_json
 from qa.errors import QAError
 from qa.paths import default_corpus, default_index
 
@@ -101,22 +102,6 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
         click.echo(f"skipped {f.name}: {f.reason}")
 
 
-def hit_json(retriever, hit) -> dict:
-    """A hit as the CLI and HTTP API print it."""
-    doc = retriever.documents[hit.chunk.doc_id]
-    return {
-        "doc_id": hit.chunk.doc_id,
-        "title": doc.title,
-        "text": hit.chunk.text,
-        "start": hit.chunk.start,
-        "end": hit.chunk.end,
-        "score": hit.score,
-        "lexical_score": hit.lexical_score,
-        "dense_score": hit.dense_score,
-        "rank": hit.rank,
-    }
-
-
 @main.command()
 @click.argument("query")
 @click.option("--k", default=5, show_default=True, type=int, help="Number of hits.")
@@ -147,40 +132,6 @@ def search(query, k, mode, fusion, as_json, corpus, index_dir) -> None:
         click.echo(f"{h.rank}. [{h.score:.3f} {' '.join(comps)}] {doc.title} ({h.chunk.doc_id} "
                    f"{h.chunk.start}-{h.chunk.end})")
         click.echo("   " + " ".join(h.chunk.text.split())[:300])
-
-
-def reply_json(assistant, reply) -> dict:
-    """A reply as ``qa ask --json`` and the HTTP API print it."""
-    docs = assistant.retriever.documents
-    a = reply.answer
-    return {
-        "question": reply.question,
-        "query": reply.query,
-        "context": list(reply.context),
-        "answer": a.text if a else None,
-        "score": a.score if a else None,
-        "doc_id": a.doc_id if a else None,
-        "start": a.span.start if a else None,
-        "end": a.span.end if a else None,
-        "sentence": a.sentence if a else None,
-        "sources": list(a.sources) if a else [],
-        "citations": [docs[d].citation() for d in (a.sources if a else ())],
-        "passages": [
-            {
-                "doc_id": p.doc_id,
-                "title": p.title,
-                "text": p.text,
-                "start": p.start,
-                "end": p.end,
-                "score": p.score,
-                "highlights": [[s.start, s.end] for s in p.highlights],
-            }
-            for p in reply.passages
-        ],
-        "retrieval_ms": reply.retrieval_ms,
-        "reading_ms": reply.reading_ms,
-        "message": reply.message,
-    }
 
 
 def _print_reply(assistant, reply, explain: bool = False) -> None:

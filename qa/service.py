@@ -275,7 +275,7 @@ def create_api(service: Service):
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
-    from qa.cli import hit_json, reply_json
+    from qa.presentation import hit_json, reply_json
 
     SearchRequest, AskRequest = _request_models()
     app = FastAPI(title="qa", description="Extractive question answering over a corpus.")
