@@ -156,6 +156,15 @@ def evaluate_dev(model, tokenizer, dev: Sequence[TrainExample], cfg: TrainConfig
     }
 
 
+def _log_point(out: Path, model, tok, dev, cfg: TrainConfig, row: dict) -> None:
+    """Score on the dev questions, append to the learning curve, save the model as shipped."""
+    row.update(evaluate_dev(model, tok, dev, cfg))
+    with (out / "curve.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    log.info("curve %s", row)
+    save_model(model, out / "model", {"train": asdict(cfg), "step": row["step"], "dev": row})
+
+
 def _save_checkpoint(out: Path, model, opt, sched, step: int, cfg: TrainConfig) -> None:
     """Model and optimizer state as safetensors plus JSON: no pickle, written atomically."""
     from safetensors.torch import save_file
@@ -196,6 +205,33 @@ def _load_checkpoint(out: Path, model, opt, sched) -> int:
     return int(meta["step"])
 
 
+def _training_data(data, cfg: TrainConfig, tok) -> tuple[list, list[TrainExample], list[TrainExample]]:
+    """Labelled windows of the training articles, the training examples, and the dev questions."""
+    examples = load_examples(data)
+    if cfg.limit:
+        examples = examples[: cfg.limit]
+    train_ex, dev = split_dev(examples, cfg.dev_articles)
+    if cfg.limit:  # a smoke run has too few articles to hold any out
+        train_ex, dev = examples, examples[:16]
+    dev = sorted(dev, key=lambda e: zlib.crc32(e.qid.encode()))[: cfg.dev_questions]
+    items = [w for ex in train_ex for w in label_windows(tok, ex, cfg.max_length, cfg.stride)]
+    return items, train_ex, dev
+
+
+def _optimizer(model, cfg: TrainConfig, total: int):
+    """AdamW (no decay on biases and norms) with linear warm-up and linear decay to zero."""
+    import torch
+
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    return opt, sched
+
+
 def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
     """Train, checkpoint, score on held-out articles and save the shipped form in ``out_dir``.
 
@@ -210,39 +246,23 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     out.mkdir(parents=True, exist_ok=True)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    examples = load_examples(data)
-    if cfg.limit:
-        examples = examples[: cfg.limit]
-    train_ex, dev = split_dev(examples, cfg.dev_articles)
-    if cfg.limit:  # a smoke run has too few articles to hold any out
-        train_ex, dev = examples, examples[:16]
-    dev = sorted(dev, key=lambda e: zlib.crc32(e.qid.encode()))[: cfg.dev_questions]
     tok = tokenizer_for()
-    items = [w for ex in train_ex for w in label_windows(tok, ex, cfg.max_length, cfg.stride)]
+    items, train_ex, dev = _training_data(data, cfg, tok)
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
     model = new_model()
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() <= 1]
-    assert len(decay) + len(no_decay) == len(params)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    opt, sched = _optimizer(model, cfg, total)
     step = _load_checkpoint(out, model, opt, sched)
     log.info("%d training windows from %d questions, %d dev questions, %d steps",
              len(items), len(train_ex), len(dev), total)
     model.train()
-    curve = out / "curve.jsonl"
     bar = tqdm(total=total, initial=step, desc="train", unit="step", disable=not progress)
     losses: list[float] = []
     row: dict = {}
     t0 = time.perf_counter()
-    epoch = step // steps_per_epoch
-    skip = step % steps_per_epoch
+    epoch, skip = divmod(step, steps_per_epoch)
     while step < total:
         for b_i, batch in enumerate(batches(items, cfg.batch_size, cfg.seed + epoch)):
             if b_i < skip:
@@ -264,12 +284,8 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
             if step % cfg.eval_every == 0 or step == total:
                 row = {"step": step, "epoch": round(step / steps_per_epoch, 3),
                        "examples": step * cfg.batch_size, "loss": float(np.mean(losses[-cfg.eval_every:])),
-                       "seconds": round(time.perf_counter() - t0, 1),
-                       **evaluate_dev(model, tok, dev, cfg)}
-                with curve.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
-                log.info("curve %s", row)
-                save_model(model, out / "model", {"train": asdict(cfg), "step": step, "dev": row})
+                       "seconds": round(time.perf_counter() - t0, 1)}
+                _log_point(out, model, tok, dev, cfg, row)
             if step >= total:
                 break
         epoch += 1
