@@ -15,25 +15,24 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.assistant import load_reader  # noqa: E402
-from qa.calibration import collect, dev_corpus, fit  # noqa: E402
+from qa.calibration import collect, fit, prepare  # noqa: E402
 from qa.config import ReaderConfig  # noqa: E402
-from qa.neural import FEATURES, ModelReader  # noqa: E402
-from qa.retriever import Retriever  # noqa: E402
-from qa.training import load_examples, split_dev  # noqa: E402
+from qa.neural import FEATURES  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "train" / "squad2-train-mix.json"
 
 
 def main() -> None:
     model_dir = sys.argv[1] if len(sys.argv) > 1 else "qa/reader_model"
-    _, dev = split_dev(load_examples(DATA), 6)
-    retriever = Retriever.from_documents(dev_corpus(dev))
-    reader = ModelReader(retriever.documents, model=model_dir, annotations=retriever.annotations)
+    reader, retriever, half_b, _, vfig = prepare(DATA, model_dir)
+    print(f"answerability head: 5-fold AUC {vfig['verifier_cv_auc']:.3f} on half A")
     rules = load_reader(retriever, ReaderConfig(reader="rules"))
-    rows = collect(reader, retriever, dev, rules=rules)
+    rows = collect(reader, retriever, half_b, rules=rules)
     print("| features | AUC (right) | AUC (answerable) | HasAns F1 | NoAns acc |")
     print("|---|---|---|---|---|")
-    for name, feats in [("margin only", ("margin",)), ("model + retrieval", FEATURES),
+    no_head = tuple(f for f in FEATURES if f != "verifier")
+    for name, feats in [("margin only", ("margin",)), ("head only", ("verifier",)),
+                        ("model + retrieval, no head", no_head), ("model + retrieval + head", FEATURES),
                         ("model + retrieval + rules", (*FEATURES, "rules_conf", "rules_agree")),
                         ("rules only", ("rules_conf",))]:
         _, fig = fit(rows, feats)

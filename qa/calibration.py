@@ -1,17 +1,24 @@
-"""Fit the trained reader's confidence on held-out articles of the training file.
+"""Fit the trained reader's abstention on held-out articles of the training file.
 
-``qa calibrate-reader --data FILE --model DIR`` builds an open corpus of the articles that
-training held out (:func:`qa.training.split_dev`), asks every question through the real
-pipeline (hybrid retrieval, the model, grouping), and fits a logistic regression that predicts
-whether the top answer is right (token F1 >= 0.5 with a gold answer; an unanswerable question
-has no right answer). The weights and the abstention threshold go into the model's
-``reader.json``; neither benchmark is used.
+``qa calibrate-reader --data FILE --model DIR`` works on the articles that training held out
+(:func:`qa.training.split_dev`), split in two halves by article:
+
+1. **Answerability head.** On half A, each question with its own paragraph: a logistic
+   regression on the fine-tuned encoder's ``[CLS]`` vector predicts whether the paragraph holds
+   the answer (the span model's own null score separates this poorly).
+2. **Confidence.** On half B, asked of an open corpus of all held-out paragraphs through the real
+   pipeline (hybrid retrieval, the model with the head, grouping): a logistic regression over
+   the span's evidence (:data:`qa.neural.FEATURES`) predicts whether the top answer is right
+   (token F1 >= 0.5 with a gold answer; an unanswerable question has no right answer), and the
+   abstention threshold is chosen on it.
+
+Both go into the model's ``reader.json``; neither benchmark is used.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,23 +136,55 @@ def fit(rows: Sequence[dict], features: Sequence[str] = FEATURES) -> tuple[Confi
     return conf, figures
 
 
-def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
-              limit: int | None = None) -> dict:
-    """Fit the confidence of the model in ``model_dir`` and write it into its reader.json.
+def fit_verifier(reader: ModelReader, examples: Sequence[TrainExample]) -> tuple[dict, dict]:
+    """The answerability head: logistic regression on [CLS] of each question's own paragraph,
+    its regularisation chosen by 5-fold cross-validated ROC AUC."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from tqdm import tqdm
 
-    ``limit`` keeps only the first questions (and their paragraphs), for smoke runs.
-    """
+    x = np.stack([reader.cls_vectors(ex.question, [ex.context])[0]
+                  for ex in tqdm(examples, desc="verifier", unit="q")])
+    y = np.array([ex.answer is not None for ex in examples])
+    scores = {c: float(np.mean(cross_val_score(LogisticRegression(C=c, max_iter=2000), x, y,
+                                               cv=5, scoring="roc_auc")))
+              for c in (0.01, 0.1, 1.0)}
+    best_c = max(scores, key=scores.get)
+    head = LogisticRegression(C=best_c, max_iter=2000).fit(x, y)
+    return ({"weights": [float(w) for w in head.coef_[0]], "bias": float(head.intercept_[0])},
+            {"verifier_cv_auc": scores[best_c], "verifier_c": best_c, "verifier_questions": len(y)})
+
+
+def prepare(data: str | Path, model_dir: str | Path, dev_articles: int = 6, limit: int | None = None):
+    """The held-out halves, an open corpus of their paragraphs, and the reader with its
+    answerability head fitted on half A. Returns (reader, retriever, half_b, head, figures)."""
     from qa.retriever import Retriever
     from qa.training import load_examples, split_dev
 
     _, dev = split_dev(load_examples(data), dev_articles)
-    dev = dev[:limit] if limit else dev
-    retriever = Retriever.from_documents(dev_corpus(dev))
+    titles = sorted({e.article for e in dev}, key=lambda t: zlib.crc32(t.encode()))
+    half_a = set(titles[: len(titles) // 2])
+    a = [e for e in dev if e.article in half_a][:limit]
+    b = [e for e in dev if e.article not in half_a][:limit]
+    retriever = Retriever.from_documents(dev_corpus(a + b if limit else dev))
     reader = ModelReader(retriever.documents, model=model_dir, annotations=retriever.annotations)
-    rows = collect(reader, retriever, dev)
+    verifier, vfig = fit_verifier(reader, a)
+    reader.verifier = (np.asarray(verifier["weights"], dtype=np.float32), verifier["bias"])
+    return reader, retriever, b, verifier, vfig
+
+
+def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
+              limit: int | None = None) -> dict:
+    """Fit the answerability head and the confidence of the model in ``model_dir``; write both
+    into its reader.json. ``limit`` keeps only the first questions of each half (smoke runs).
+    """
+    reader, retriever, b, verifier, vfig = prepare(data, model_dir, dev_articles, limit)
+    rows = collect(reader, retriever, b)
     conf, figures = fit(rows)
+    figures.update(vfig)
     meta_path = Path(model_dir) / META_FILE
     meta = json.loads(meta_path.read_text())
+    meta["verifier"] = verifier
     meta["confidence"] = conf.to_json()
     meta["calibration"] = figures
     tmp = meta_path.with_suffix(".tmp")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import collections
 import math
-import re
-import string
 from collections.abc import Sequence
 
 from qa.tokens import normalize_answer  # noqa: F401  (re-exported: metrics use it)

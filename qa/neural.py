@@ -11,12 +11,15 @@ the training file (``qa.calibration``) and ship in the model's ``reader.json``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from qa.answers import span_answer
 from qa.config import ReaderConfig
@@ -29,7 +32,7 @@ from qa.types import Answer, Document, Explanation, Hit, Span
 log = logging.getLogger(__name__)
 
 
-FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense", "type_fit")
+FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense", "type_fit", "verifier")
 # Question kinds whose answer is a named entity of a known type: a span of another entity type
 # is evidence against it. Other kinds (description, thing, reason) accept any span.
 TYPED_KINDS = {"person", "organisation", "date", "number", "place"}
@@ -78,6 +81,7 @@ def type_fit(kind: str, expected: frozenset[str], label: str) -> float:
 
 def span_features(g: SpanGuess, top_margin: float, support: int, hit: Hit, fit: float = 0.0) -> dict[str, float]:
     return {
+        "verifier": g.verifier,
         "type_fit": fit,
         "margin": g.margin,
         "top_margin": top_margin,
@@ -151,11 +155,15 @@ class ModelReader:
         source = model or self.config.model or SHIPPED_MODEL_DIR
         self.model_name = str(source)
         self.confidence = Confidence()
+        self.verifier: tuple[np.ndarray, float] | None = None
         if is_shipped_form(source):
             self.model, info = load_model(source)
             self.tokenizer = tokenizer_for()
             if info.get("confidence"):
                 self.confidence = Confidence.from_json(info["confidence"])
+            if info.get("verifier"):
+                v = info["verifier"]
+                self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))
         else:
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -176,20 +184,40 @@ class ModelReader:
 
     def guesses(self, question: str, hits: Sequence[Hit]) -> list[SpanGuess]:
         """The best span of every window of the top passages, one batch, one model pass."""
+        return self._forward(question, [h.chunk.text for h in hits])[0]
+
+    def cls_vectors(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        """The encoder's [CLS] vector of each passage's first window (the answerability head's
+        input; qa.calibration fits the head on them)."""
+        guesses, cls, ws = self._forward(question, passages)
+        first = {}
+        for i, w in enumerate(ws):
+            first.setdefault(w.passage, i)
+        return np.stack([cls[first[p]] for p in range(len(passages))])
+
+    def _forward(self, question: str, passages: Sequence[str]):
         torch = self._torch
-        ws = windows(self.tokenizer, question, [h.chunk.text for h in hits],
+        ws = windows(self.tokenizer, question, list(passages),
                      max_length=self.config.max_tokens, stride=self.config.max_tokens // 3)
         if not ws:
-            return []
+            return [], np.zeros((0, 0), dtype=np.float32), ws
         arrays = pad_batch(ws)
         if not any(w.token_type_ids for w in ws):
             arrays.pop("token_type_ids")
         with torch.inference_mode():
-            out = self.model(**{k: torch.from_numpy(v) for k, v in arrays.items()})
+            out = self.model(**{k: torch.from_numpy(v) for k, v in arrays.items()},
+                             output_hidden_states=True)
         s = out.start_logits.float().numpy()
         e = out.end_logits.float().numpy()
+        cls = out.hidden_states[-1][:, 0, :].float().numpy()
+        ver = cls @ self.verifier[0] + self.verifier[1] if self.verifier else np.zeros(len(ws))
         max_tokens = max(8, self.config.max_answer_chars // 3)
-        return [g for i, w in enumerate(ws) if (g := best_span(w, s[i], e[i], max_tokens)) is not None]
+        guesses = []
+        for i, w in enumerate(ws):
+            g = best_span(w, s[i], e[i], max_tokens)
+            if g is not None:
+                guesses.append(dataclasses.replace(g, verifier=float(ver[i])))
+        return guesses, cls, ws
 
     def read(self, question, hits: Sequence[Hit]) -> list[Answer]:
         """One answer per window's best span, best first; ``score`` is the calibrated confidence."""

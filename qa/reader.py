@@ -25,7 +25,7 @@ from qa.answers import span_answer
 from qa.tokens import normalize_answer
 from qa.question import DESC, NUMBER, REASON, THING, Question, analyze
 from qa.tokens import lemma, stem, tokenize, tokenize_spans
-from qa.types import Answer, Chunk, Document, Explanation, Hit, Passage, Span
+from qa.types import Answer, Chunk, Document, Explanation, Hit, Span
 
 log = logging.getLogger(__name__)
 

@@ -59,6 +59,7 @@ class SpanGuess:
     end: int
     score: float
     null_score: float
+    verifier: float = 0.0  # the answerability head's logit on this window's [CLS], when there is one
 
     @property
     def margin(self) -> float:

@@ -121,7 +121,6 @@ def predict(model, tokenizer, examples: Sequence[TrainExample], cfg: TrainConfig
     """Best non-null span text and its margin over the null score, per example."""
     import torch
 
-    from qa.metrics import f1  # noqa: F401  (kept close to the metric users)
 
     model.eval()
     out = []
@@ -185,7 +184,6 @@ def _save_checkpoint(out: Path, model, opt, sched, step: int, cfg: TrainConfig) 
 
 
 def _load_checkpoint(out: Path, model, opt, sched) -> int:
-    import torch
     from safetensors.torch import load_file
 
     ck = out / "checkpoint"
