@@ -26,18 +26,10 @@ MAX_HISTORY = 20
 
 
 def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
-    """The configured reader: the trained span model (or the model ``config.model`` names) by
-    default, the rule reader for ``reader="rules"`` or when the model cannot be loaded (the
-    reason is logged)."""
-    if config.reader is ReaderKind.TRAINED:
-        try:
-            from qa.neural import ModelReader
-
-            return ModelReader(retriever.documents, config, annotations=retriever.annotations)
-        except Exception as exc:  # model missing, offline, wrong architecture, no transformers...
-            log.warning("cannot load reader model %r (%s: %s); using the rule reader",
-                        config.model or "the shipped model", type(exc).__name__, exc)
-    return RuleReader(
+    """The configured reader: the trained span model (or the model ``config.model`` names),
+    alone or combined with the rules; the rule reader for ``reader="rules"`` or when the model
+    cannot be loaded (the reason is logged)."""
+    rules = RuleReader(
         retriever.documents,
         retriever.annotations,
         retriever.lexical.idf,
@@ -45,6 +37,21 @@ def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
         doc_fraction=retriever.lexical.doc_fraction,
         encoder=retriever.encoder,
     )
+    if config.reader is ReaderKind.RULES:
+        return rules
+    try:
+        from qa.neural import ModelReader
+
+        model = ModelReader(retriever.documents, config, annotations=retriever.annotations)
+    except Exception as exc:  # model missing, offline, wrong architecture, no transformers...
+        log.warning("cannot load reader model %r (%s: %s); using the rule reader",
+                    config.model or "the shipped model", type(exc).__name__, exc)
+        return rules
+    if config.reader is ReaderKind.COMBINED:
+        from qa.combined import CombinedReader
+
+        return CombinedReader(model, rules, model.combination)
+    return model
 
 
 class Assistant:

@@ -16,6 +16,7 @@ Both go into the model's ``reader.json``; neither benchmark is used.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import zlib
@@ -136,23 +137,84 @@ def fit(rows: Sequence[dict], features: Sequence[str] = FEATURES) -> tuple[Confi
     return conf, figures
 
 
-def fit_verifier(reader: ModelReader, examples: Sequence[TrainExample]) -> tuple[dict, dict]:
-    """The answerability head: logistic regression on [CLS] of each question's own paragraph,
-    its regularisation chosen by 5-fold cross-validated ROC AUC."""
+def fit_verifier(reader: ModelReader, retriever, examples: Sequence[TrainExample],
+                 k: int = 5) -> tuple[dict, dict]:
+    """The answerability head: logistic regression on the [CLS] vector of each retrieved
+    window, predicting whether that window holds the question's answer (as the reader meets
+    windows in an open corpus), its regularisation chosen by 5-fold cross-validated ROC AUC."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score
+    from sklearn.model_selection import GroupKFold, cross_val_score
     from tqdm import tqdm
 
-    x = np.stack([reader.cls_vectors(ex.question, [ex.context])[0]
-                  for ex in tqdm(examples, desc="verifier", unit="q")])
-    y = np.array([ex.answer is not None for ex in examples])
+    xs, ys, groups = [], [], []
+    for qi, ex in enumerate(tqdm(examples, desc="verifier", unit="q")):
+        hits = retriever.search(ex.question, k=k)
+        if not hits:
+            continue
+        cls = reader.cls_vectors(ex.question, [h.chunk.text for h in hits])
+        for h, vec in zip(hits, cls):
+            holds = ex.answer is not None and any(a and a in h.chunk.text for a in ex.answers) \
+                and retriever.documents[h.chunk.doc_id].text.strip() == ex.context.strip()
+            xs.append(vec)
+            ys.append(holds)
+            groups.append(qi)
+    x, y = np.stack(xs), np.array(ys)
+    folds = GroupKFold(n_splits=5)  # a question's windows stay in one fold
     scores = {c: float(np.mean(cross_val_score(LogisticRegression(C=c, max_iter=2000), x, y,
-                                               cv=5, scoring="roc_auc")))
+                                               groups=groups, cv=folds, scoring="roc_auc")))
               for c in (0.01, 0.1, 1.0)}
     best_c = max(scores, key=scores.get)
     head = LogisticRegression(C=best_c, max_iter=2000).fit(x, y)
     return ({"weights": [float(w) for w in head.coef_[0]], "bias": float(head.intercept_[0])},
-            {"verifier_cv_auc": scores[best_c], "verifier_c": best_c, "verifier_questions": len(y)})
+            {"verifier_cv_auc": scores[best_c], "verifier_c": best_c, "verifier_windows": len(y),
+             "verifier_positive_share": float(y.mean())})
+
+
+def fit_combination(reader: ModelReader, retriever, examples: Sequence[TrainExample], k: int = 5):
+    """Fit the combined reader's candidate score (model confidence, rule confidence, agreement)
+    and its threshold on held-out questions."""
+    from sklearn.linear_model import LogisticRegression
+    from tqdm import tqdm
+
+    from qa.answers import group_answers
+    from qa.assistant import load_reader
+    from qa.combined import Combination, candidates
+    from qa.config import ReaderConfig
+    from qa.metrics import f1, roc_auc
+    from qa.question import analyze
+
+    rules = load_reader(retriever, ReaderConfig(reader="rules"))
+    per_question = []
+    for ex in tqdm(examples, desc="combine", unit="q"):
+        q = analyze(ex.question)
+        hits = retriever.search(ex.question, k=k)
+        cands = candidates(group_answers(reader.read(q, hits)), group_answers(rules.read(q, hits)))
+        per_question.append([(feats, max((f1(a.text, g) for g in ex.answers), default=0.0)
+                              if ex.answer else 0.0) for a, feats in cands])
+    flat = [(f, score) for cands in per_question for f, score in cands]
+    x = np.array([[f["model"], f["rules"], f["agree"]] for f, _ in flat])
+    y = np.array([score >= RIGHT_F1 for _, score in flat])
+    lr = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    comb = Combination(bias=float(lr.intercept_[0]), model=float(lr.coef_[0][0]),
+                       rules=float(lr.coef_[0][1]), agree=float(lr.coef_[0][2]))
+    tops = []
+    for ex, cands in zip(examples, per_question):
+        best = max(cands, key=lambda c: comb.probability(c[0]), default=None)
+        tops.append({"p": comb.probability(best[0]) if best else 0.0, "f1": best[1] if best else 0.0,
+                     "answerable": ex.answer is not None})
+    probs = np.array([t["p"] for t in tops])
+    threshold = choose_threshold(probs, tops)
+    comb = dataclasses.replace(comb, threshold=threshold)
+    has = np.array([t["answerable"] for t in tops])
+    f1s = np.array([t["f1"] for t in tops])
+    keep = probs >= threshold
+    return comb, {
+        "auc_answerable": roc_auc(list(probs), list(has)),
+        "hasans_f1_at_threshold": float(np.where(keep[has], f1s[has], 0).mean()),
+        "noans_accuracy_at_threshold": float((~keep[~has]).mean()),
+        "hasans_f1_never_abstaining": float(f1s[has].mean()),
+        "threshold": threshold,
+    }
 
 
 def prepare(data: str | Path, model_dir: str | Path, dev_articles: int = 6, limit: int | None = None):
@@ -168,7 +230,9 @@ def prepare(data: str | Path, model_dir: str | Path, dev_articles: int = 6, limi
     b = [e for e in dev if e.article not in half_a][:limit]
     retriever = Retriever.from_documents(dev_corpus(a + b if limit else dev))
     reader = ModelReader(retriever.documents, model=model_dir, annotations=retriever.annotations)
-    verifier, vfig = fit_verifier(reader, a)
+    # Start from the model alone, whatever an earlier calibration left in reader.json.
+    reader.confidence, reader.verifier = Confidence(), None
+    verifier, vfig = fit_verifier(reader, retriever, a)
     reader.verifier = (np.asarray(verifier["weights"], dtype=np.float32), verifier["bias"])
     return reader, retriever, b, verifier, vfig
 
@@ -182,10 +246,15 @@ def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
     rows = collect(reader, retriever, b)
     conf, figures = fit(rows)
     figures.update(vfig)
+    reader.confidence = conf
+    reader.default_threshold = conf.threshold
+    combination, cfig = fit_combination(reader, retriever, b)
+    figures["combined"] = cfig
     meta_path = Path(model_dir) / META_FILE
     meta = json.loads(meta_path.read_text())
     meta["verifier"] = verifier
     meta["confidence"] = conf.to_json()
+    meta["combination"] = dataclasses.asdict(combination)
     meta["calibration"] = figures
     tmp = meta_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, indent=2))

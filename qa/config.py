@@ -32,6 +32,7 @@ class SearchMode(_ParseEnum):
 
 class ReaderKind(_ParseEnum):
     TRAINED = "trained"
+    COMBINED = "combined"
     RULES = "rules"
 
 
@@ -102,9 +103,10 @@ class ReaderConfig:
     """Answer extraction settings.
 
     Attributes:
-        reader: ``trained`` (default), the span model trained here and shipped in
-            ``qa/reader_model``; ``rules``, the rule reader that needs no model. The rule reader
-            also answers when a model cannot be loaded (the reason is logged).
+        reader: ``combined`` (default): the span model trained here (``qa/reader_model``) and
+            the rule reader, their candidates scored together; ``trained``: the span model
+            alone; ``rules``: the rule reader that needs no model. The rule reader also answers
+            when a model cannot be loaded (the reason is logged).
         model: optional name or folder of another span model for the ``trained`` reader: a
             transformers question-answering model (hub name or folder) or a folder written by
             ``qa train-reader``.
@@ -121,7 +123,7 @@ class ReaderConfig:
             one model pass of a few short texts for those questions only.
     """
 
-    reader: ReaderKind = ReaderKind.TRAINED
+    reader: ReaderKind = ReaderKind.COMBINED
     model: str | None = None
     abstain_threshold: float | None = None
     passages: int = 5

@@ -230,6 +230,7 @@ DEFAULT_RUNS = (
     RunConfig("hybrid-rrf", mode="hybrid", fusion="rrf"),
     RunConfig("hybrid-weighted", mode="hybrid", fusion="weighted"),
     RunConfig("hybrid-weighted+rules", mode="hybrid", fusion="weighted", reader="rules"),
+    RunConfig("hybrid-weighted+trained", mode="hybrid", fusion="weighted", reader="trained"),
 )
 
 

@@ -55,7 +55,7 @@ class Confidence:
 
     @classmethod
     def from_json(cls, data: dict) -> "Confidence":
-        return cls(tuple((k, float(v)) for k, v in data["weights"].items()),
+        return cls(tuple((k, float(v)) for k, v in data["weights"].items() if k in FEATURES),
                    float(data["bias"]), float(data["threshold"]))
 
     def to_json(self) -> dict:
@@ -156,11 +156,16 @@ class ModelReader:
         self.model_name = str(source)
         self.confidence = Confidence()
         self.verifier: tuple[np.ndarray, float] | None = None
+        self.combination = None  # the combined reader's weights, when fitted for this model
         if is_shipped_form(source):
             self.model, info = load_model(source)
             self.tokenizer = tokenizer_for()
             if info.get("confidence"):
                 self.confidence = Confidence.from_json(info["confidence"])
+            if info.get("combination"):
+                from qa.combined import Combination
+
+                self.combination = Combination.from_json(info["combination"])
             if info.get("verifier"):
                 v = info["verifier"]
                 self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))

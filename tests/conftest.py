@@ -66,10 +66,21 @@ def seed_assistant(seed_retriever):
 
 
 @pytest.fixture(scope="session")
-def trained_assistant(seed_retriever):
-    """The default assistant: the span model shipped in qa/reader_model."""
+def default_assistant(seed_retriever):
+    """The default assistant: the shipped span model combined with the rules."""
     from qa.assistant import Assistant
 
     bot = Assistant(seed_retriever)
+    assert bot.reader.name == "combined", "the shipped reader model did not load"
+    return bot
+
+
+@pytest.fixture(scope="session")
+def model_assistant(seed_retriever):
+    """The shipped span model alone."""
+    from qa.assistant import Assistant
+    from qa.config import ReaderConfig
+
+    bot = Assistant(seed_retriever, ReaderConfig(reader="trained"))
     assert bot.reader.name == "trained", "the shipped reader model did not load"
     return bot

@@ -145,7 +145,7 @@ def test_dense_check_helps_what_x_questions(encoder):
     r = Retriever.from_documents(docs, encoder=encoder)
 
     def mean_f1(on: bool) -> float:
-        bot = Assistant(r, ReaderConfig(dense_check=on))
+        bot = Assistant(r, ReaderConfig(reader="rules", dense_check=on))
         replies = [bot.ask(q.question, threshold=float("-inf")) for q in sub]
         return sum(
             answer_scores(x.answer.text if x.answer else None, q.answers)[1]

@@ -32,7 +32,7 @@ def tiny_qa_model(tmp_path_factory):
 
 
 def test_neural_reader_loads_and_returns_exact_spans(seed_retriever, tiny_qa_model):
-    bot = Assistant(seed_retriever, ReaderConfig(model=tiny_qa_model))
+    bot = Assistant(seed_retriever, ReaderConfig(reader="trained", model=tiny_qa_model))
     assert bot.reader.name == "transformers"
     reply = bot.ask("Who founded 01.AI?", threshold=0.0)
     assert reply.answer is not None

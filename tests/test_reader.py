@@ -214,7 +214,9 @@ def _tiny(encoder, texts):
         "j": "Emma was the sister of Duke Richard II.",
     }
     docs = [Document(k, t, t, title=k) for k, t in {**texts, **filler}.items()]
-    return Assistant(Retriever.from_documents(docs, encoder=encoder))
+    from qa.config import ReaderConfig
+
+    return Assistant(Retriever.from_documents(docs, encoder=encoder), ReaderConfig(reader="rules"))
 
 
 def test_why_is_answered_by_a_reason(seed_assistant):

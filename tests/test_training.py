@@ -101,3 +101,24 @@ def test_save_load_round_trip_gives_identical_spans(tmp_path, seed_retriever):
              for p in (tmp_path / "a", tmp_path / "b")]
     assert spans[0] and spans[0] == spans[1]
     assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+@needs_data
+@pytest.mark.slow
+def test_calibration_writes_a_head_and_weights_the_reader_loads(tmp_path, seed_retriever):
+    import shutil
+
+    from qa.calibration import calibrate
+    from qa.neural import ModelReader
+    from qa.span_model import SHIPPED_MODEL_DIR
+
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODEL_DIR, model)
+    figures = calibrate(DATA, model, limit=40)
+    assert 0.0 <= figures["auc_right"] <= 1.0 and 0.0 <= figures["threshold"] <= 1.0
+    reader = ModelReader(seed_retriever.documents, model=model)
+    assert reader.verifier is not None and len(reader.verifier[0]) == 384
+    assert reader.combination is not None
+    assert reader.default_threshold == figures["threshold"]
+    q = "Who founded 01.AI?"
+    assert reader.read(q, seed_retriever.search(q, k=5))
