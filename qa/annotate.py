@@ -99,7 +99,8 @@ def annotate(docs: Sequence[Document], *, batch_size: int = 16) -> list[Annotati
     from tqdm import tqdm
 
     # A bar (with rate and ETA) only where the wait is long enough to wonder.
-    bar = tqdm(jobs, desc="annotate", unit="para", disable=len(jobs) < 200, leave=False)
+    total = sum(p.end - p.start for _, p in jobs)
+    bar = tqdm(jobs, desc="annotate", unit="para", disable=total < 200_000, leave=False)
     for (i, p), sdoc in zip(bar, nlp.pipe(texts, batch_size=batch_size)):
         text = docs[i].text
         for s in sdoc.sents:
