@@ -17,7 +17,8 @@ from qa.errors import InputError
 from qa.highlight import clip
 from qa.answers import Reader, group_answers
 from qa.reader import Reader as RuleReader
-from qa.retriever import Retriever, clean_query
+from qa.query import clean_query
+from qa.retriever import Retriever
 from qa.types import Answer, Hit, Passage, Reply
 
 log = logging.getLogger(__name__)

@@ -112,7 +112,7 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
 @_index_opt
 def search(query, k, mode, fusion, as_json, corpus, index_dir) -> None:
     """Search the index for QUERY."""
-    from qa.retriever import clean_query
+    from qa.query import clean_query
 
     clean_query(query)  # fail fast, before loading any model
     if k < 1:
@@ -181,7 +181,7 @@ def ask(question, history, as_json, k, mode, reader, reader_model, explain, corp
     """Answer QUESTION from the corpus."""
     from qa.assistant import Assistant
     from qa.config import ReaderConfig
-    from qa.retriever import clean_query
+    from qa.query import clean_query
 
     clean_query(question)
     r = open_retriever(index_dir, corpus)

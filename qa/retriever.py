@@ -6,7 +6,6 @@ import json
 import logging
 import platform
 import time
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,50 +21,17 @@ from qa.documents import corpus_fingerprint, load_folder
 from qa.errors import IndexError_, InputError
 from qa.fusion import fuse, top_k
 from qa.lexical import LexicalIndex
+from qa.query import clean_query
 from qa.tokens import tokenize
 from qa.types import Chunk, Document, Hit, Segment
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 2000
 # Every file of a saved index but the manifest, which records their checksums.
 INDEX_FILES = ("documents.jsonl", "annotations.jsonl", "chunks.jsonl", "bm25.json", "dense.faiss")
-# Raw input may carry markup that cleaning removes, but never this much.
-MAX_RAW_QUERY_CHARS = 4 * MAX_QUERY_CHARS
 _CANDIDATES = 50  # depth of each component's list before fusion
 
 
-def clean_query(query: str) -> str:
-    """Normalise a query and reject unusable ones.
-
-    Raises:
-        InputError: not a string, empty after stripping, or longer than MAX_QUERY_CHARS.
-    """
-    if not isinstance(query, str):
-        raise InputError(f"query must be a string, got {type(query).__name__}")
-    if len(query) > MAX_RAW_QUERY_CHARS:
-        # Checked before any cleaning: parsing megabytes of markup is the costly part.
-        raise InputError(
-            f"query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}. "
-            "Ask a shorter question."
-        )
-    query = unicodedata.normalize("NFKC", query)
-    if "<" in query and ">" in query:
-        # Markup pasted into a question is not part of it: keep the text only.
-        from bs4 import BeautifulSoup
-
-        query = BeautifulSoup(query, "html.parser").get_text(" ")
-    # Control characters (other than whitespace) carry no meaning and confuse tokenizers.
-    query = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in query)
-    query = " ".join(query.split())
-    if not query:
-        raise InputError("query is empty; type a question or some keywords")
-    if len(query) > MAX_QUERY_CHARS:
-        raise InputError(
-            f"query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}. "
-            "Ask a shorter question."
-        )
-    return query
 
 
 class Retriever:

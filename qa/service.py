@@ -249,7 +249,7 @@ def _request_models():
     """Request bodies, built lazily so the core package does not need pydantic."""
     from pydantic import BaseModel, Field, field_validator
 
-    from qa.retriever import MAX_RAW_QUERY_CHARS
+    from qa.query import MAX_RAW_QUERY_CHARS
 
     class SearchRequest(BaseModel):
         query: str = Field(max_length=MAX_RAW_QUERY_CHARS)
