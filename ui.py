@@ -11,7 +11,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa.conversation import Turn
 from qa.errors import QAError
 from qa.highlight import mark_html, term_spans
 from qa.service import Service, create_api
@@ -24,6 +23,9 @@ EXAMPLES = [
     "What is ThreatBook's LLM called?",
     "How many users has Ernie Bot garnered?",
 ]
+# Earlier user questions that give a follow-up its context (each is read again to learn what
+# it was about, so more would cost more per question).
+CONTEXT_TURNS = 5
 CSS = """
 mark.answer { background: #ffe066; padding: 0 2px; border-radius: 3px; }
 mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
@@ -140,7 +142,6 @@ def build_ui(service: Service) -> gr.Blocks:
             "## Ask the corpus\nAnswers are exact spans from the documents, highlighted where "
             "they were found. Follow-up questions are understood in context."
         )
-        turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Chat", height=460, elem_id="chat")
@@ -169,34 +170,54 @@ def build_ui(service: Service) -> gr.Blocks:
             docs = gr.HTML(render_documents(service), elem_id="documents")
             reset = gr.Button("Reset to the seed corpus", size="sm")
 
-        def respond(message, history, turns_, mode_, k_, fusion_):
+        def respond(message, history, mode_, k_, fusion_):
+            # The conversation is the history the caller sends (the page's chat, or a
+            # gradio_client user's list): its user turns are the earlier questions. Nothing is
+            # kept per session, so clearing the chat in any way clears the context.
             history = text_history(history)
             message = (message or "").strip()
             if not message:
-                return history, gr.update(), turns_, ""
+                return history, gr.update(), ""
+            earlier = [html.unescape(m["content"]) for m in history if m["role"] == "user"]
             history.append({"role": "user", "content": _e(message)})
             try:
                 reply = service.assistant.ask(
-                    message, list(turns_), k=int(k_), mode=mode_, fusion=fusion_
+                    message, earlier[-CONTEXT_TURNS:], k=int(k_), mode=mode_, fusion=fusion_
                 )
             except QAError as exc:
                 history.append({"role": "assistant", "content": f"⚠️ {_e(exc)}"})
-                return history, gr.update(), turns_, ""
-            a = reply.answer
-            if reply.message is None:  # small talk and clarifications name nothing to refer to
-                turns_ = [*turns_, Turn(reply.query, a.text if a else None,
-                                        a.answer_type if a else "")][-10:]
+                return history, gr.update(), ""
             history.append({"role": "assistant", "content": render_reply(service, reply)})
-            return history, render_sources(service, reply), turns_, ""
+            return history, render_sources(service, reply), ""
 
-        inputs = [box, chat, turns, mode, k, fusion]
-        outputs = [chat, sources, turns, box]
-        send.click(respond, inputs, outputs, api_name="ask")
+        inputs = [box, chat, mode, k, fusion]
+        outputs = [chat, sources, box]
+        send.click(respond, inputs, outputs, api_name="chat")
+
+        def ask(question: str, history: list[dict] | None = None, k: int = 5,
+                mode: str = "hybrid") -> dict:
+            """Answer a question as JSON (``qa ask --json``), in the conversation ``history``:
+            ``[{"role": "user" | "assistant", "content": str}, ...]``, oldest first. The reply
+            carries the history with this turn added, to send back with the next question."""
+            from qa.presentation import reply_json
+
+            turns = text_history(history)
+            earlier = [m["content"] for m in turns if m["role"] == "user"]
+            try:
+                reply = service.assistant.ask(question, earlier[-CONTEXT_TURNS:], k=int(k), mode=mode)
+            except QAError as exc:
+                raise gr.Error(str(exc)) from None
+            said = reply.message or (reply.answer.text if reply.answer else "Not found in the corpus.")
+            out = reply_json(service.assistant, reply)
+            out["history"] = [*turns, {"role": "user", "content": question},
+                              {"role": "assistant", "content": said}]
+            return out
+
+        gr.api(ask, api_name="ask")
         box.submit(respond, inputs, outputs, api_name=False)
-        clear.click(lambda: ([], render_sources(service, None), []), None,
-                    [chat, sources, turns], api_name=False)
-        # Gradio's own trash icon on the chat clears the conversation's context too.
-        chat.clear(lambda: (render_sources(service, None), []), None, [sources, turns], api_name=False)
+        clear.click(lambda: ([], render_sources(service, None)), None,
+                    [chat, sources], api_name=False)
+        chat.clear(lambda: render_sources(service, None), None, [sources], api_name=False)
 
         def add_files(files, progress=gr.Progress()):
             messages = []

@@ -90,7 +90,7 @@ def test_chat_history_with_a_server_path_leaks_nothing(client, secret_file):
         {"role": "user", "content": [{"type": "file", "file": {
             "path": str(secret_file), "meta": {"_type": "gradio.FileData"}}}]},
     ]
-    messages = call(client, fn_index(client, "ask"), ["Who founded 01.AI?", history, None, "hybrid", 5, "weighted"])
+    messages = call(client, fn_index(client, "chat"), ["Who founded 01.AI?", history, "hybrid", 5, "weighted"])
     body = json.dumps(messages)
     assert SECRET not in body
     for url in file_urls(messages):
@@ -122,3 +122,31 @@ def test_text_history_keeps_only_text():
         {"role": "user", "content": "Who founded 01.AI?"},
         {"role": "assistant", "content": "Kai-Fu Lee"},
     ]
+
+
+def _result(messages):
+    done = next(m for m in messages if m.get("msg") == "process_completed")
+    assert done.get("success"), done
+    return done["output"]["data"][0]
+
+
+def test_the_api_takes_the_conversation_from_the_history_sent(client):
+    """gradio_client's /ask: the simple {"role", "content": str} form, answered as JSON, and
+    the caller's history (not hidden state) decides what a follow-up means."""
+    ask = fn_index(client, "ask")
+    history = [{"role": "user", "content": "Who founded Frontis.AI?"},
+               {"role": "assistant", "content": "Zhou Bowen"}]
+    out = _result(call(client, ask, ["In what year was it founded?", history, 5, "hybrid"]))
+    assert out["query"] == "In what year was Frontis.AI founded?" and out["answer"] == "2021"
+    assert out["history"][-2:] == [{"role": "user", "content": "In what year was it founded?"},
+                                   {"role": "assistant", "content": "2021"}]
+    out = _result(call(client, ask, ["In what year was it founded?", [], 5, "hybrid"]))
+    assert out["answer"] is None and "Which one do you mean" in out["message"]
+
+
+def test_the_page_event_takes_its_context_from_the_chat(client):
+    chat = fn_index(client, "chat")
+    history = [{"role": "user", "content": [{"type": "text", "text": "Who founded Frontis.AI?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "Zhou Bowen"}]}]
+    data = _result(call(client, chat, ["In what year was it founded?", history, "hybrid", 5, "weighted"]))
+    assert "2021" in json.dumps(data[-1])
