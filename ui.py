@@ -136,6 +136,80 @@ def render_documents(service: Service) -> str:
     )
 
 
+def earlier_questions(history) -> list[str]:
+    """The user turns of a chat history (text only, as the page escaped them), the last
+    ``CONTEXT_TURNS``: the context a follow-up is read in."""
+    users = [html.unescape(m["content"]) for m in text_history(history) if m["role"] == "user"]
+    return users[-CONTEXT_TURNS:]
+
+
+def chat_handler(service: Service):
+    """The page's ask event. The conversation is the chat the page sends: nothing is kept per
+    session, so clearing the chat in any way clears the context."""
+
+    def respond(message, history, mode_, k_, fusion_):
+        earlier = earlier_questions(history)
+        history = text_history(history)
+        message = (message or "").strip()
+        if not message:
+            return history, gr.update(), ""
+        history.append({"role": "user", "content": _e(message)})
+        try:
+            reply = service.assistant.ask(message, earlier, k=int(k_), mode=mode_, fusion=fusion_)
+        except QAError as exc:
+            history.append({"role": "assistant", "content": f"⚠️ {_e(exc)}"})
+            return history, gr.update(), ""
+        history.append({"role": "assistant", "content": render_reply(service, reply)})
+        return history, render_sources(service, reply), ""
+
+    return respond
+
+
+def ask_handler(service: Service):
+    """The ``/ask`` endpoint for gradio_client users: JSON in and out, history included."""
+
+    def ask(question: str, history: list[dict] | None = None, k: int = 5,
+            mode: str = "hybrid") -> dict:
+        """Answer a question as JSON (``qa ask --json``), in the conversation ``history``:
+        ``[{"role": "user" | "assistant", "content": str}, ...]``, oldest first. The reply
+        carries the history with this turn added, to send back with the next question."""
+        from qa.presentation import reply_json
+
+        try:
+            reply = service.assistant.ask(question, earlier_questions(history), k=int(k), mode=mode)
+        except QAError as exc:
+            raise gr.Error(str(exc)) from None
+        said = reply.message or (reply.answer.text if reply.answer else "Not found in the corpus.")
+        out = reply_json(service.assistant, reply)
+        out["history"] = [*text_history(history), {"role": "user", "content": question},
+                          {"role": "assistant", "content": said}]
+        return out
+
+    return ask
+
+
+def upload_handler(service: Service):
+    """The upload event: only files that came through the page's upload are indexed."""
+
+    def add_files(files, progress=gr.Progress()):
+        messages = []
+        for f in progress.tqdm(files or [], desc="Indexing"):
+            path = Path(getattr(f, "name", f))
+            original = Path(getattr(f, "orig_name", None) or path.name).name
+            if not uploaded_by_page(path):
+                messages.append(f"❌ **{_e(original)}** refused: only files uploaded through "
+                                "this page can be added")
+                continue
+            try:
+                doc_id = service.add_file(path, original)
+                messages.append(f"✅ **{_e(original)}** indexed as `{_e(doc_id)}`")
+            except (QAError, OSError) as exc:
+                messages.append(f"❌ **{_e(original)}** refused: {_e(exc)}")
+        return "\n\n".join(messages), render_documents(service), None
+
+    return add_files
+
+
 def build_ui(service: Service) -> gr.Blocks:
     with gr.Blocks(title="Corpus QA") as demo:
         gr.Markdown(
@@ -170,72 +244,18 @@ def build_ui(service: Service) -> gr.Blocks:
             docs = gr.HTML(render_documents(service), elem_id="documents")
             reset = gr.Button("Reset to the seed corpus", size="sm")
 
-        def respond(message, history, mode_, k_, fusion_):
-            # The conversation is the history the caller sends (the page's chat, or a
-            # gradio_client user's list): its user turns are the earlier questions. Nothing is
-            # kept per session, so clearing the chat in any way clears the context.
-            history = text_history(history)
-            message = (message or "").strip()
-            if not message:
-                return history, gr.update(), ""
-            earlier = [html.unescape(m["content"]) for m in history if m["role"] == "user"]
-            history.append({"role": "user", "content": _e(message)})
-            try:
-                reply = service.assistant.ask(
-                    message, earlier[-CONTEXT_TURNS:], k=int(k_), mode=mode_, fusion=fusion_
-                )
-            except QAError as exc:
-                history.append({"role": "assistant", "content": f"⚠️ {_e(exc)}"})
-                return history, gr.update(), ""
-            history.append({"role": "assistant", "content": render_reply(service, reply)})
-            return history, render_sources(service, reply), ""
-
+        respond = chat_handler(service)
         inputs = [box, chat, mode, k, fusion]
         outputs = [chat, sources, box]
         send.click(respond, inputs, outputs, api_name="chat")
 
-        def ask(question: str, history: list[dict] | None = None, k: int = 5,
-                mode: str = "hybrid") -> dict:
-            """Answer a question as JSON (``qa ask --json``), in the conversation ``history``:
-            ``[{"role": "user" | "assistant", "content": str}, ...]``, oldest first. The reply
-            carries the history with this turn added, to send back with the next question."""
-            from qa.presentation import reply_json
-
-            turns = text_history(history)
-            earlier = [m["content"] for m in turns if m["role"] == "user"]
-            try:
-                reply = service.assistant.ask(question, earlier[-CONTEXT_TURNS:], k=int(k), mode=mode)
-            except QAError as exc:
-                raise gr.Error(str(exc)) from None
-            said = reply.message or (reply.answer.text if reply.answer else "Not found in the corpus.")
-            out = reply_json(service.assistant, reply)
-            out["history"] = [*turns, {"role": "user", "content": question},
-                              {"role": "assistant", "content": said}]
-            return out
-
-        gr.api(ask, api_name="ask")
+        gr.api(ask_handler(service), api_name="ask")
         box.submit(respond, inputs, outputs, api_name=False)
         clear.click(lambda: ([], render_sources(service, None)), None,
                     [chat, sources], api_name=False)
         chat.clear(lambda: render_sources(service, None), None, [sources], api_name=False)
 
-        def add_files(files, progress=gr.Progress()):
-            messages = []
-            for f in progress.tqdm(files or [], desc="Indexing"):
-                path = Path(getattr(f, "name", f))
-                original = Path(getattr(f, "orig_name", None) or path.name).name
-                if not uploaded_by_page(path):
-                    messages.append(f"❌ **{_e(original)}** refused: only files uploaded through "
-                                    "this page can be added")
-                    continue
-                try:
-                    doc_id = service.add_file(path, original)
-                    messages.append(f"✅ **{_e(original)}** indexed as `{_e(doc_id)}`")
-                except (QAError, OSError) as exc:
-                    messages.append(f"❌ **{_e(original)}** refused: {_e(exc)}")
-            return "\n\n".join(messages), render_documents(service), None
-
-        upload.upload(add_files, upload, [status, docs, upload], api_name=False)
+        upload.upload(upload_handler(service), upload, [status, docs, upload], api_name=False)
 
         def do_reset():
             service.reset()

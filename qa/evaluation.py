@@ -234,6 +234,42 @@ DEFAULT_RUNS = (
 )
 
 
+def _score_run(retriever, questions, run: RunConfig, reader_config: ReaderConfig,
+               threshold: float | None, calib_ids: set[str]) -> tuple[dict, list[QuestionResult]]:
+    """Ask every question under one configuration and summarise it, with the threshold
+    calibrated on one half and its figures on the other."""
+    from qa.assistant import Assistant
+
+    cfg = reader_config
+    if run.reader is not None:
+        cfg = dataclasses.replace(cfg, reader=run.reader)
+    if run.model is not None:
+        cfg = dataclasses.replace(cfg, model=run.model)
+    assistant = Assistant(retriever, cfg)
+    limit = next(t for t in (threshold, cfg.abstain_threshold,
+                             assistant.reader.default_threshold) if t is not None)
+    results = evaluate(assistant, questions, run)
+    calib = [r for r in results if r.id in calib_ids]
+    test = [r for r in results if r.id not in calib_ids]
+    tuned = calibrate_threshold(calib)
+    summary = summarize(results, limit)
+    summary.update(
+        {
+            "mode": run.mode,
+            "fusion": run.fusion if run.mode == "hybrid" else None,
+            "reader": assistant.reader.name,
+            "threshold": limit,
+            "calibrated_threshold": tuned,
+            "calibration_split_f1": summarize(calib, tuned)["f1"],
+            "test_split_unanswerable_accuracy": summarize(test, tuned)["unanswerable_accuracy"],
+            "test_split_answerable_f1": summarize(test, tuned)["answerable_f1"],
+            "test_split_f1": summarize(test, tuned)["f1"],
+            "test_split_f1_at_configured": summarize(test, limit)["f1"],
+        }
+    )
+    return summary, results
+
+
 def run_benchmark(
     documents: Sequence[Document],
     questions: Sequence[EvalQuestion],
@@ -250,11 +286,9 @@ def run_benchmark(
     also reports the threshold calibrated on one half of the questions and its figures on the
     other half, so a tuned number can be judged on questions it was not tuned on.
     """
-    from qa.assistant import Assistant
-    from qa.retriever import Retriever
-
     from qa.annotate import load_nlp
     from qa.dense import Encoder
+    from qa.retriever import Retriever
 
     reader_config = reader_config or ReaderConfig()
     # Build time is reported once the models are loaded, as the targets are stated.
@@ -269,34 +303,7 @@ def run_benchmark(
     configs = {}
     per_question = {}
     for run in runs:
-        cfg = reader_config
-        if run.reader is not None:
-            cfg = dataclasses.replace(cfg, reader=run.reader)
-        if run.model is not None:
-            cfg = dataclasses.replace(cfg, model=run.model)
-        assistant = Assistant(retriever, cfg)
-        reader_name = assistant.reader.name
-        limit = next(t for t in (threshold, cfg.abstain_threshold,
-                                 assistant.reader.default_threshold) if t is not None)
-        results = evaluate(assistant, questions, run)
-        calib = [r for r in results if r.id in calib_ids]
-        test = [r for r in results if r.id not in calib_ids]
-        tuned = calibrate_threshold(calib)
-        summary = summarize(results, limit)
-        summary.update(
-            {
-                "mode": run.mode,
-                "fusion": run.fusion if run.mode == "hybrid" else None,
-                "reader": reader_name,
-                "threshold": limit,
-                "calibrated_threshold": tuned,
-                "calibration_split_f1": summarize(calib, tuned)["f1"],
-                "test_split_unanswerable_accuracy": summarize(test, tuned)["unanswerable_accuracy"],
-                "test_split_answerable_f1": summarize(test, tuned)["answerable_f1"],
-                "test_split_f1": summarize(test, tuned)["f1"],
-                "test_split_f1_at_configured": summarize(test, limit)["f1"],
-            }
-        )
+        summary, results = _score_run(retriever, questions, run, reader_config, threshold, calib_ids)
         configs[run.name] = summary
         per_question[run.name] = [dataclasses.asdict(r) for r in results]
     main_name = next(
@@ -383,12 +390,6 @@ def write_report(summary: dict, directory: str | Path) -> Path:
     path = directory / f"{name}.md"
     path.write_text("\n".join(text), encoding="utf-8")
     return path
-
-
-def seed_documents(corpus: str | Path) -> list[Document]:
-    from qa.documents import load_folder
-
-    return load_folder(corpus)
 
 
 __all__ = [

@@ -23,12 +23,10 @@ from qa.fusion import fuse, top_k
 from qa.lexical import LexicalIndex
 from qa.query import clean_query
 from qa.tokens import tokenize
-from qa.types import Chunk, Document, Hit, Segment
+from qa.types import Chunk, Document, Hit
 
 log = logging.getLogger(__name__)
 
-# Every file of a saved index but the manifest, which records their checksums.
-INDEX_FILES = ("documents.jsonl", "annotations.jsonl", "chunks.jsonl", "bm25.json", "dense.faiss")
 _CANDIDATES = 50  # depth of each component's list before fusion
 
 
@@ -245,7 +243,7 @@ class Retriever:
         """Write the index to a directory atomically (the old one stays until the swap)."""
         target = Path(directory)
         with store.atomic_directory(target) as tmp:
-            store.write_jsonl(tmp / "documents.jsonl", (_doc_json(d) for d in self.documents.values()))
+            store.write_jsonl(tmp / "documents.jsonl", (store.document_json(d) for d in self.documents.values()))
             store.write_jsonl(
                 tmp / "annotations.jsonl", (a.to_json() for a in self.annotations.values())
             )
@@ -259,7 +257,7 @@ class Retriever:
             self.lexical.save(tmp / "bm25.json")
             self.dense.save(tmp / "dense.faiss")
             manifest = self.manifest()
-            manifest["checksums"] = store.file_checksums(tmp, INDEX_FILES)
+            manifest["checksums"] = store.file_checksums(tmp, store.INDEX_FILES)
             # The manifest goes last: a folder without it is never mistaken for an index.
             (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
 
@@ -315,7 +313,7 @@ class Retriever:
             raise IndexError_(f"index dimension {manifest.get('dim')} != model's {r.encoder.dim}")
         try:
             for row in store.read_jsonl(directory / "documents.jsonl"):
-                doc = _doc_from_json(row)
+                doc = store.document_from_json(row)
                 r.documents[doc.doc_id] = doc
             for row in store.read_jsonl(directory / "annotations.jsonl"):
                 r.annotations[row["doc_id"]] = Annotation.from_json(row)
@@ -390,14 +388,3 @@ class Retriever:
                             "answering from the updated index in memory", exc)
         return r
 
-
-def _doc_json(d: Document) -> dict:
-    row = dataclasses.asdict(d)
-    row["segments"] = [[s.start, s.raw_start, s.length] for s in d.segments]
-    return row
-
-
-def _doc_from_json(row: dict) -> Document:
-    row = dict(row)
-    row["segments"] = tuple(Segment(*s) for s in row.get("segments", ()))
-    return Document(**row)

@@ -11,6 +11,7 @@ Layout::
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,9 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import IndexError_
+from qa.types import Document, Segment
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# Every file of a saved index but the manifest, which records their checksums.
+INDEX_FILES = ("documents.jsonl", "annotations.jsonl", "chunks.jsonl", "bm25.json", "dense.faiss")
+
+
+def document_json(d: Document) -> dict[str, Any]:
+    """A document as one line of documents.jsonl (segments as [start, raw_start, length])."""
+    row = dataclasses.asdict(d)
+    row["segments"] = [[s.start, s.raw_start, s.length] for s in d.segments]
+    return row
+
+
+def document_from_json(row: dict[str, Any]) -> Document:
+    row = dict(row)
+    row["segments"] = tuple(Segment(*s) for s in row.get("segments", ()))
+    return Document(**row)
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
