@@ -236,14 +236,16 @@ class ModelReader:
         guesses = self.guesses(str(text), hits)
         if not guesses:
             return []
+        from qa.tokens import normalize_answer
+
         top_margin = max(g.margin for g in guesses)
-        keys = [self._key(hits[g.passage], g) for g in guesses]
-        support = {k: sum(1 for x in keys if x == k) for k in keys}
+        cuts = [snap_to_words(hits[g.passage].chunk.text, g.start, g.end) for g in guesses]
+        keys = [normalize_answer(hits[g.passage].chunk.text[a:b]) for g, (a, b) in zip(guesses, cuts)]
+        support = {k: keys.count(k) for k in keys}
         out = []
-        for g, key in zip(guesses, keys):
+        for g, key, (a, b) in zip(guesses, keys, cuts):
             hit = hits[g.passage]
             doc = self.documents[hit.chunk.doc_id]
-            a, b = snap_to_words(hit.chunk.text, g.start, g.end)
             span = Span(hit.chunk.start + a, hit.chunk.start + b)
             label = entity_label(self.annotations.get(doc.doc_id), span)
             feats = span_features(g, top_margin, support[key], hit, type_fit(q.kind, q.expected, label))
@@ -263,9 +265,4 @@ class ModelReader:
             ))
         out.sort(key=lambda a: -a.score)
         return out
-
-    def _key(self, hit: Hit, g: SpanGuess) -> str:
-        from qa.tokens import normalize_answer
-
-        return normalize_answer(hit.chunk.text[slice(*snap_to_words(hit.chunk.text, g.start, g.end))])
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 import threading
 from pathlib import Path
 
+from qa import store
 from qa.assistant import Assistant
 from qa.config import ReaderConfig
 from qa.documents import SUPPORTED_SUFFIXES, corpus_files, load_file, load_folder, scan_folder
@@ -153,8 +154,6 @@ class Service:
         self.uploads = self.index.parent / f"{self.index.name}-uploads"
         self.reader_config = reader_config or ReaderConfig()
         self._lock = threading.Lock()
-        from qa import store
-
         store.check_not_inside(self.index, self.corpus)
         store.check_not_inside(self.uploads, self.corpus)
         store.check_target(self.index)
