@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from qa.labels import Label
 from qa.metrics import f1
 from qa.tokens import normalize_answer
 from qa.types import Answer, Hit, Passage, Span
@@ -41,7 +42,7 @@ class Reader(Protocol):
 
 def span_answer(
     text: str, doc_id: str, span: Span, hit: Hit, *, title: str, score: float,
-    sentence: str = "", sentence_span: Span | None = None, answer_type: str = "",
+    sentence: str = "", sentence_span: Span | None = None, answer_type: Label | None = None,
     rank_score: float | None = None, explanation=None,
 ) -> Answer:
     """One candidate span as an answer citing the passage it came from."""

@@ -16,7 +16,7 @@ from qa.tokens import tokenize
 from qa.errors import InputError
 from qa.highlight import clip
 from qa.answers import Reader, group_answers
-from qa.reader import Reader as RuleReader
+from qa.rules import RuleReader
 from qa.query import clean_query
 from qa.retriever import Retriever
 from qa.types import Answer, Hit, Passage, Reply
@@ -30,14 +30,7 @@ def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
     """The configured reader: the trained span model (or the model ``config.model`` names),
     alone or combined with the rules; the rule reader for ``reader="rules"`` or when the model
     cannot be loaded (the reason is logged)."""
-    rules = RuleReader(
-        retriever.documents,
-        retriever.annotations,
-        retriever.lexical.idf,
-        config,
-        doc_fraction=retriever.lexical.doc_fraction,
-        encoder=retriever.encoder,
-    )
+    rules = RuleReader(retriever, config, encoder=retriever.encoder)
     if config.reader is ReaderKind.RULES:
         return rules
     try:
@@ -168,8 +161,7 @@ class Assistant:
             reply = self.ask(item, turns, threshold=float("-inf"), **kw)
             if reply.message is not None:
                 continue  # a greeting or an unresolvable turn names nothing
-            a = reply.answer
-            turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
+            turns.append(Turn.from_reply(reply))
         return turns
 
     def _without_search(self, question: str) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from qa.presentation import hit_json, reply_json
+from qa.presentation import hit_json, reply_json, reply_lines
 from qa.errors import QAError
 from qa.paths import default_corpus, default_index
 
@@ -135,33 +135,8 @@ def search(query, k, mode, fusion, as_json, corpus, index_dir) -> None:
 
 
 def _print_reply(assistant, reply, explain: bool = False) -> None:
-    from qa.highlight import mark_text
-
-    if reply.message is not None:
-        click.echo(reply.message)
-        return
-    if reply.query != reply.question or reply.context:
-        with_ = f" (with: {' '.join(reply.context)})" if reply.context else ""
-        click.echo(f"(searched for: {reply.query}{with_})")
-    a = reply.answer
-    if a is None:
-        click.echo("Not found in the corpus. Closest passages:")
-        for p in reply.passages[:3]:
-            click.echo(f"  - {p.title}: {' '.join(p.text.split())[:200]}")
-        return
-    click.echo(f"Answer: {a.text}   (confidence {a.score:.2f})")
-    sent = a.sentence_span
-    if sent is not None:
-        rel = a.span.shift(-sent.start)
-        click.echo("  " + " ".join(mark_text(a.sentence, [rel]).split()))
-    for d in a.sources:
-        click.echo(f"  source: {assistant.retriever.documents[d].citation()} [{d}]")
-    if explain:
-        for cand in (a, *reply.alternatives[:2]):
-            click.echo(f"why {cand.text!r} (confidence {cand.score:.3f}):")
-            lines = cand.explanation.lines() if cand.explanation else ["  (this reader gives no explanation)"]
-            for line in lines:
-                click.echo("  " + line)
+    for line in reply_lines(assistant, reply, explain):
+        click.echo(line)
 
 
 @main.command()
@@ -223,8 +198,7 @@ def chat(corpus, index_dir) -> None:
         _print_reply(assistant, reply)
         if reply.message is not None:
             continue
-        a = reply.answer
-        turns.append(Turn(reply.query, a.text if a else None, a.answer_type if a else ""))
+        turns.append(Turn.from_reply(reply))
 
 
 @main.command(name="eval")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lemminflect import getAllLemmas
 
+from qa.labels import NUMERIC_LABELS, TIME_LABELS, Label
 from qa.question import analyze
 from qa.tokens import tokenize
 
@@ -27,6 +28,8 @@ _NOUN_ANAPHOR = (
 )
 _ANAPHOR = re.compile(rf"\b(?:{_NOUN_ANAPHOR}|{_PERSONAL}|{_THING})\b", re.I)
 _POSSESSIVE = {"his", "her", "its", "their"}
+# Answers "it" cannot point back to: people, times, numbers and descriptive phrases.
+_NOT_A_THING = frozenset({Label.PERSON, Label.ANCHOR, Label.SEG, Label.NP}) | TIME_LABELS | NUMERIC_LABELS
 # Names, including those written with a small first letter ("iFlytek", "eBay").
 _CAP_RUN = re.compile(
     r"(?:\b[a-z]?[A-Z0-9][\w.&'’-]*[\w]|\b[A-Z])(?:\s+(?:[a-z]?[A-Z0-9][\w.&'’-]*[\w]|of|&))*"
@@ -58,7 +61,14 @@ class Turn:
 
     question: str
     answer: str | None = None
-    answer_label: str = ""
+    answer_label: Label | None = None
+
+    @classmethod
+    def from_reply(cls, reply) -> "Turn":
+        """The turn a :class:`qa.types.Reply` leaves: its self-contained question, its answer
+        and the answer's type."""
+        a = reply.answer
+        return cls(reply.query, a.text if a else None, a.answer_type if a else None)
 
 
 def _names(question: str) -> list[str]:
@@ -83,10 +93,9 @@ def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
     # about; the answer is a description of it.
     describing = analyze(turn.question).kind == "description"
     if turn.answer and not describing:
-        if personal and label == "PERSON":
+        if personal and label == Label.PERSON:
             return turn.answer, True
-        if not personal and label not in ("PERSON", "DATE", "TIME", "CARDINAL", "PERCENT",
-                                          "MONEY", "QUANTITY", "ORDINAL", "ANCHOR", "SEG", "NP"):
+        if not personal and label not in _NOT_A_THING:
             return turn.answer, True
     names = _names(turn.question)
     if not personal:

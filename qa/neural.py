@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.labels import Label
 from qa.answers import span_answer
 from qa.config import ReaderConfig
 from qa.span_model import (
@@ -69,12 +70,14 @@ class Confidence:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def type_fit(kind: str, expected: frozenset[str], label: str) -> float:
+def type_fit(kind: str, expected: frozenset[str], label: Label | None) -> float:
     """+1 when the span's entity type is one the question asks for, -1 when a typed question
     ("Who ...?", "When ...?") gets an entity of another type, 0 when nothing is known."""
+    if label is None:
+        return 0.0
     if label in expected:
         return 1.0
-    if kind in TYPED_KINDS and label != "SPAN":
+    if kind in TYPED_KINDS:
         return -1.0
     return 0.0
 
@@ -91,14 +94,14 @@ def span_features(g: SpanGuess, top_margin: float, support: int, hit: Hit, fit: 
     }
 
 
-def entity_label(annotation, span: Span) -> str:
+def entity_label(annotation, span: Span) -> Label | None:
     """The entity type of a span (spaCy's, stored at index time) when the span is mostly one
-    entity; follow-ups use it ("he" refers to a PERSON). ``SPAN`` otherwise."""
-    best, best_overlap = "SPAN", 0
+    entity; follow-ups use it ("he" refers to a PERSON). ``None`` otherwise."""
+    best, best_overlap = None, 0
     for e in getattr(annotation, "entities", ()):
         overlap = min(e.end, span.end) - max(e.start, span.start)
         if overlap > best_overlap and overlap >= 0.6 * max(len(span), e.end - e.start):
-            best, best_overlap = e.label, overlap
+            best, best_overlap = Label.parse(e.label), overlap
     return best
 
 

@@ -50,3 +50,43 @@ def reply_json(assistant, reply) -> dict:
         "reading_ms": reply.reading_ms,
         "message": reply.message,
     }
+
+
+def reply_lines(assistant, reply, explain: bool = False) -> list[str]:
+    """A reply as ``qa ask`` and ``qa chat`` print it; with ``explain``, the competing
+    candidates (withheld ones too) and the terms that ranked them."""
+    from qa.highlight import mark_text
+
+    if reply.message is not None:
+        return [reply.message]
+    out = []
+    if reply.query != reply.question or reply.context:
+        with_ = f" (with: {' '.join(reply.context)})" if reply.context else ""
+        out.append(f"(searched for: {reply.query}{with_})")
+    a = reply.answer
+    if a is None:
+        out.append("Not found in the corpus. Closest passages:")
+        out += [f"  - {p.title}: {' '.join(p.text.split())[:200]}" for p in reply.passages[:3]]
+    else:
+        out.append(f"Answer: {a.text}   (confidence {a.score:.2f})")
+        if a.sentence_span is not None:
+            rel = a.span.shift(-a.sentence_span.start)
+            out.append("  " + " ".join(mark_text(a.sentence, [rel]).split()))
+        out += [f"  source: {assistant.retriever.documents[d].citation()} [{d}]" for d in a.sources]
+    return out + (explanation_lines(assistant, reply) if explain else [])
+
+
+def explanation_lines(assistant, reply) -> list[str]:
+    limit = assistant.config.abstain_threshold
+    limit = assistant.reader.default_threshold if limit is None else limit
+    cands = [c for c in (reply.answer, *reply.alternatives) if c is not None][:3]
+    out = [f"candidates ({assistant.reader.name} reader; answers need confidence >= {limit:.3f}):"]
+    if not cands:
+        out.append("  (no candidate span: no retrieved sentence covers the question)")
+    for n, cand in enumerate(cands, 1):
+        shown = "answer" if cand is reply.answer else "withheld" if cand.score < limit else "runner-up"
+        out.append(f"{n}. {cand.text!r}  confidence {cand.score:.3f}  [{shown}]  "
+                   f"{assistant.retriever.documents[cand.doc_id].title}")
+        why = cand.explanation.lines() if cand.explanation else ["(this reader gives no explanation)"]
+        out += ["   " + line for line in why]
+    return out

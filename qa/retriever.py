@@ -138,6 +138,15 @@ class Retriever:
         self.add_documents(changed)
         return bool(removed or changed)
 
+    # ----- corpus statistics for readers (qa.corpus.CorpusView) -----------------------------
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a BM25 term; unseen terms get the highest value."""
+        return self.lexical.idf(term)
+
+    def doc_fraction(self, term: str) -> float:
+        """Share of chunks holding a BM25 term (0 for unseen terms)."""
+        return self.lexical.doc_fraction(term)
+
     def fingerprint(self) -> dict[str, str]:
         return corpus_fingerprint(self.documents.values())
 

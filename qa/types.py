@@ -4,6 +4,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from qa.labels import Label
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -129,6 +131,7 @@ class Answer:
         passages: supporting passages, each with its own highlight offsets.
         sources: ids of every document whose text supports this answer (agreement merging).
         rank_score: the reader's ranking score when it differs from ``score`` (the confidence).
+        answer_type: the span's label (:class:`qa.labels.Label`), ``None`` when unknown.
         explanation: why the reader chose this span (``qa ask --explain``), when it says.
     """
 
@@ -140,7 +143,7 @@ class Answer:
     sentence_span: Span | None = None
     passages: tuple[Passage, ...] = ()
     sources: tuple[str, ...] = ()
-    answer_type: str = ""
+    answer_type: Label | None = None
     rank_score: float | None = None
     explanation: "Explanation | None" = None
 

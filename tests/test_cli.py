@@ -108,3 +108,13 @@ def test_one_bad_file_does_not_block_the_corpus(tmp_path):
     result = run("ask", "Who founded 01.AI?", "--reader", "rules", "--corpus", tmp_path / "c",
                  "--index", tmp_path / "i")
     assert result.exit_code == 0 and "Answer:" in result.output
+
+
+def test_explain_shows_competing_candidates_and_their_terms(seed_index):
+    result = run("ask", "--explain", "--reader", "rules", "Which smartphone maker got approval?",
+                 "--index", seed_index)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Answer: " in out and "candidates (rules reader" in out and "Xiaomi" in out
+    assert out.count("term    proximity") >= 2 and "feature type_fit" in out
+    assert "[answer]" in out and ("[runner-up]" in out or "[withheld]" in out)

@@ -1,5 +1,6 @@
 import pytest
 
+from qa.labels import Label
 from qa.conversation import Turn, needs_context, rewrite
 
 
@@ -10,15 +11,15 @@ from qa.conversation import Turn, needs_context, rewrite
          "In what year was Frontis.AI founded?"),
         ("Which newspaper did he speak to?", ["Who is Guo Tao?"],
          "Which newspaper did Guo Tao speak to?"),
-        ("What does it focus on?", [Turn("What is ThreatBook's LLM called?", "XGPT", "PRODUCT")],
+        ("What does it focus on?", [Turn("What is ThreatBook's LLM called?", "XGPT", Label.PRODUCT)],
          "What does XGPT focus on?"),
-        ("What is his profession?", [Turn("Who founded 01.AI?", "Lee Kai-fu", "PERSON")],
+        ("What is his profession?", [Turn("Who founded 01.AI?", "Lee Kai-fu", Label.PERSON)],
          "What is Lee Kai-fu's profession?"),
         ("What is the company best known for?",
-         [Turn("Which company launched Zhinao?", "360 Security Technology", "ORG")],
+         [Turn("Which company launched Zhinao?", "360 Security Technology", Label.ORG)],
          "What is 360 Security Technology best known for?"),
         # After a "what is X" question the answer describes X; "it" is still X.
-        ("How many users does it have?", [Turn("What is Ernie Bot?", "a chatbot", "PROPN")],
+        ("How many users does it have?", [Turn("What is Ernie Bot?", "a chatbot", Label.PROPN)],
          "How many users does Ernie Bot have?"),
         # Only a name: the previous question, asked about that name.
         ("And 360 Security Technology's?", ["What is iFlytek's model called?"],
@@ -47,7 +48,7 @@ def test_name_from_question_keeps_context_words():
 
 
 def test_person_pronoun_skips_a_non_person_answer():
-    turn = Turn("What was Zhou Bowen's role at JD.com?", "senior vice-president", "ANCHOR")
+    turn = Turn("What was Zhou Bowen's role at JD.com?", "senior vice-president", Label.ANCHOR)
     assert rewrite("Which start-up did he found?", [turn]).startswith(
         "Which start-up did Zhou Bowen found?"
     )
@@ -96,3 +97,12 @@ def test_a_pronoun_with_no_history_is_not_guessed(seed_assistant):
 def test_small_talk_in_the_history_names_nothing(seed_assistant):
     reply = seed_assistant.ask("In what year was it founded?", ["Who founded Frontis.AI?", "thanks"])
     assert reply.query == "In what year was Frontis.AI founded?"
+
+
+def test_a_turn_is_built_from_a_reply(seed_assistant):
+    from qa.conversation import Turn
+
+    reply = seed_assistant.ask("Who founded 01.AI?")
+    turn = Turn.from_reply(reply)
+    assert (turn.question, turn.answer, turn.answer_label) == (reply.query, "Lee Kai-fu", Label.PERSON)
+    assert Turn.from_reply(seed_assistant.ask("What is the capital of France?")).answer is None

@@ -61,7 +61,7 @@ def test_spans_snap_to_whole_words(text, start, end, want):
 @pytest.mark.parametrize("kind,expected,label,fit", [
     ("person", frozenset({"PERSON"}), "PERSON", 1.0),
     ("person", frozenset({"PERSON"}), "DATE", -1.0),
-    ("person", frozenset({"PERSON"}), "SPAN", 0.0),
+    ("person", frozenset({"PERSON"}), None, 0.0),
     ("description", frozenset({"DESC"}), "ORG", 0.0),
 ])
 def test_type_fit(kind, expected, label, fit):

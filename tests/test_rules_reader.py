@@ -177,7 +177,7 @@ def test_a_date_is_not_a_name(seed_assistant):
 
 
 def test_hypothesis_puts_the_answer_in_for_the_wh_word():
-    from qa.reader import _hypothesis
+    from qa.rules.patterns import hypothesis as _hypothesis
 
     assert (
         _hypothesis("What is the term for a task solved by a computer?", "A computational problem")
@@ -237,7 +237,7 @@ def test_why_without_a_reason_in_the_text_is_not_answered(seed_assistant):
 
 
 def test_a_relative_date_fits_a_when_question_less():
-    from qa.reader import _sub_type
+    from qa.rules.type_fit import sub_type as _sub_type
 
     q = analyze("When did the rules come into force?")
     assert _sub_type(q, "this month") < _sub_type(q, "August 15, 2023") == 1.0

@@ -1,0 +1,161 @@
+"""The rule reader: typed span selection over annotated sentences.
+
+It works from what indexing stored (sentences, named entities, noun chunks), so no model is
+needed. For each sentence of the retrieved passages it measures how much of the question the
+sentence covers (:mod:`qa.rules.relevance`), proposes spans (:mod:`qa.rules.generators`),
+describes each by typed features (:mod:`qa.rules.features`) and scores them with named
+weights (:mod:`qa.rules.weights`). This class only wires those parts.
+"""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.answers import span_answer
+from qa.config import ReaderConfig
+from qa.corpus import CorpusView
+from qa.labels import Label
+from qa.question import Question, analyze
+from qa.rules.dense_check import DenseCheck
+from qa.rules.features import Features, confidence, rank_score, span_features, weighted_terms
+from qa.rules.generators import propose
+from qa.rules.layout import layout
+from qa.rules.relevance import question_terms, sentence_relevance
+from qa.rules.sentence import Context, Sentence
+from qa.rules.weights import ReaderWeights
+from qa.tokens import tokenize
+from qa.types import Answer, Chunk, Explanation, Hit, Span
+
+_SENTENCE_CACHE = 200_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    doc_id: str
+    span: Span
+    label: Label
+    sentence: Span
+    score: float
+    hit: Hit
+    confidence: float = 0.0
+    features: Features | None = None
+
+
+class RuleReader:
+    """Extracts ranked answers from retrieved hits.
+
+    Example:
+        >>> reader = RuleReader(retriever)          # any qa.corpus.CorpusView
+        >>> reader.read("Who founded 01.AI?", retriever.search("Who founded 01.AI?"))[0].text
+        'Lee Kai-fu'
+    """
+
+    name = "rules"
+    default_threshold = 0.29  # calibrated on the seed set's calibration half (eval/README.md)
+
+    def __init__(self, corpus: CorpusView, config: ReaderConfig | None = None,
+                 weights: ReaderWeights | None = None, encoder=None) -> None:
+        self.corpus = corpus
+        self.config = config or ReaderConfig()
+        self.weights = weights or ReaderWeights()
+        self.dense = DenseCheck(encoder, corpus.documents) if encoder is not None else None
+        self._sentences: dict[tuple[str, int], Sentence] = {}
+        self._meta: dict[str, frozenset[str]] = {}
+        self._all_meta: tuple[int, frozenset[str]] = (-1, frozenset())
+
+    def read(self, question: str | Question, hits: Sequence[Hit]) -> list[Answer]:
+        """One answer per candidate span, best first (grouping happens in qa.answers)."""
+        q = question if isinstance(question, Question) else analyze(question)
+        cands = self.candidates(q, hits)
+        weight = self.weights.dense_check.get(q.kind)
+        if self.dense is not None and self.config.dense_check and weight:
+            cands = self.dense.rerank(q, cands, weight, self.weights.dense_top)
+        return [self._answer(c) for c in sorted(cands, key=lambda c: -c.score)]
+
+    def candidates(self, question: str | Question, hits: Sequence[Hit]) -> list[Candidate]:
+        """Every scored candidate span, before merging (for inspection and tuning)."""
+        q = question if isinstance(question, Question) else analyze(question)
+        hits = list(hits)[: self.config.passages]
+        if not hits or not q.terms:
+            return []
+        w, c = self.weights, self.corpus
+        qt = question_terms(q, c.idf, c.doc_fraction, self._all_meta_terms(), w)
+        top_hit = max(h.score for h in hits) or 1.0
+        out: list[Candidate] = []
+        seen: set[tuple[str, int]] = set()
+        for hit in hits:
+            doc_id = hit.chunk.doc_id
+            sents = c.annotations[doc_id].sentences
+            for i in self._sentences_in(hit.chunk):
+                if (doc_id, sents[i].start) in seen:
+                    continue
+                seen.add((doc_id, sents[i].start))
+                cur = self._sentence(doc_id, sents[i])
+                near = [self._sentence(doc_id, sents[j]).terms if 0 <= j < len(sents) else frozenset()
+                        for j in (i - 1, i + 1)]
+                rel = sentence_relevance(q, qt, cur.terms, near[0], near[1], self._meta_terms(doc_id),
+                                         hit.score, top_hit, w)
+                if rel is not None:
+                    out += self._spans(q, cur, rel, hit, qt.doubt)
+        return out
+
+    def _spans(self, q: Question, s: Sentence, rel, hit: Hit, doubt: float) -> list[Candidate]:
+        ctx = Context.of(q, s, self.corpus.annotations.get(s.doc_id), self.corpus.doc_fraction)
+        found = propose(ctx, self.config.max_answer_chars)
+        lay = layout(q, s, self.corpus.idf, self.weights)
+        out = []
+        for span, labels in found.labels.items():
+            f = span_features(ctx, lay, span, labels, found.placed.get(span), rel, self.weights)
+            if f is None:
+                continue
+            f = dataclasses.replace(f, doubt=doubt)
+            out.append(Candidate(s.doc_id, Span(*span), f.label, s.span, rank_score(f, self.weights),
+                                 hit, confidence(f, self.weights), f))
+        return out
+
+    def _answer(self, c: Candidate) -> Answer:
+        doc = self.corpus.documents[c.doc_id]
+        explanation = Explanation(
+            self.name,
+            features=(("rank_score", c.score), ("confidence", c.confidence))
+            + (c.features.as_pairs() if c.features else ()),
+            terms=weighted_terms(c.features, self.weights) if c.features else (),
+        )
+        return span_answer(
+            doc.text[c.span.start : c.span.end], c.doc_id, c.span, c.hit, title=doc.title,
+            score=c.confidence, rank_score=c.score,
+            sentence=doc.text[c.sentence.start : c.sentence.end], sentence_span=c.sentence,
+            answer_type=c.label, explanation=explanation,
+        )
+
+    # ----- stored annotations, cached ---------------------------------------------------------
+    def _sentence(self, doc_id: str, span: Span) -> Sentence:
+        s = self._sentences.get((doc_id, span.start))
+        if s is None:
+            if len(self._sentences) > _SENTENCE_CACHE:
+                self._sentences.clear()
+            s = self._sentences[(doc_id, span.start)] = Sentence.of(
+                doc_id, self.corpus.documents[doc_id].text, span)
+        return s
+
+    def _meta_terms(self, doc_id: str) -> frozenset[str]:
+        """Words of a document's title and publisher: context for all of its sentences."""
+        terms = self._meta.get(doc_id)
+        if terms is None:
+            d = self.corpus.documents[doc_id]
+            terms = self._meta[doc_id] = frozenset(tokenize(" ".join(p for p in (d.title, d.publisher) if p)))
+        return terms
+
+    def _all_meta_terms(self) -> frozenset[str]:
+        docs = self.corpus.documents
+        if self._all_meta[0] != len(docs):  # documents were added or removed
+            self._all_meta = (len(docs), frozenset().union(*(self._meta_terms(d) for d in docs)))
+        return self._all_meta[1]
+
+    def _sentences_in(self, chunk: Chunk) -> list[int]:
+        sents = self.corpus.annotations[chunk.doc_id].sentences
+        lo = bisect.bisect_left(sents, Span(chunk.start, chunk.start))
+        hi = bisect.bisect_left(sents, Span(chunk.end, chunk.end), lo)
+        return list(range(lo, hi))

@@ -1,0 +1,50 @@
+"""The packaged MiniLM encoder and the FAISS index keyed by chunk id."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.dense import DenseIndex
+from qa.errors import IndexError_
+
+
+def test_encoder_is_the_packaged_model_and_normalises(encoder):
+    v = encoder.encode(["Who founded 01.AI?", "Lee Kai-fu founded 01.AI.", "The Nile flows north."])
+    assert v.shape == (3, encoder.dim) == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2]
+    q = encoder.encode_query("Who founded 01.AI?")
+    assert np.allclose(q, v[0], atol=1e-5) and not q.flags.writeable
+
+
+def _vecs(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_search_add_remove_by_chunk_id():
+    ix = DenseIndex(8)
+    v = _vecs(5)
+    ix.add([100, 101, 102, 103, 104], v)
+    assert len(ix) == 5
+    top = ix.search(v[2], 2)
+    assert next(iter(top)) == 102 and top[102] == pytest.approx(1.0, abs=1e-5)
+    assert ix.scores_for(v[2], [104])[104] == pytest.approx(float(v[2] @ v[4]), abs=1e-5)
+    ix.remove({102})
+    assert 102 not in ix.search(v[2], 5) and len(ix) == 4
+    assert ix.search(v[0], 0) == {} and DenseIndex(8).search(v[0], 3) == {}
+    with pytest.raises(ValueError):
+        ix.add([1, 2], v[:1])
+
+
+def test_save_load_and_damage(tmp_path):
+    ix = DenseIndex(8)
+    ix.add([7, 8], _vecs(2))
+    ix.save(tmp_path / "dense.faiss")
+    back = DenseIndex.load(tmp_path / "dense.faiss", 8)
+    assert np.allclose(back.vectors([7, 8]), ix.vectors([7, 8]))
+    with pytest.raises(IndexError_, match="dimension"):
+        DenseIndex.load(tmp_path / "dense.faiss", 384)
+    (tmp_path / "bad.faiss").write_bytes(b"not faiss")
+    with pytest.raises(IndexError_, match="unreadable"):
+        DenseIndex.load(tmp_path / "bad.faiss", 8)
