@@ -23,20 +23,22 @@ from qa.errors import (  # noqa: E402
     InputError,
     QAError,
 )
+from qa.labels import Label  # noqa: E402
 from qa.types import Answer, Chunk, Document, Hit, Passage, Reply, Span  # noqa: E402
+
+_LAZY = {
+    "Retriever": "qa.retriever", "Assistant": "qa.assistant", "RuleReader": "qa.rules",
+    "ReaderWeights": "qa.rules", "SimpleCorpus": "qa.corpus", "CorpusView": "qa.corpus",
+}
 
 
 def __getattr__(name: str):
     # The retriever and assistant pull in torch, faiss and spaCy; importing them lazily keeps
     # `import qa` (and `qa --help`) fast for users who only need the data types.
-    if name == "Retriever":
-        from qa.retriever import Retriever
+    if name in _LAZY:
+        import importlib
 
-        return Retriever
-    if name == "Assistant":
-        from qa.assistant import Assistant
-
-        return Assistant
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'qa' has no attribute {name!r}")
 
 
@@ -44,18 +46,23 @@ __all__ = [
     "Answer",
     "Assistant",
     "Chunk",
+    "CorpusView",
     "ChunkConfig",
     "CorpusError",
     "Document",
     "Hit",
     "IndexError_",
     "InputError",
+    "Label",
     "Passage",
     "QAError",
     "ReaderConfig",
+    "ReaderWeights",
     "Reply",
     "Retriever",
     "RetrieverConfig",
+    "RuleReader",
+    "SimpleCorpus",
     "Span",
     "__version__",
 ]

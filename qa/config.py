@@ -63,6 +63,11 @@ class ChunkConfig:
             )
 
 
+# BM25 engines: rank-bm25 (reference, in memory), tantivy (on disk, for large corpora), or
+# "auto": rank-bm25 until the corpus passes qa.lexical.AUTO_TANTIVY_CHUNKS chunks.
+LEXICAL_ENGINES = ("auto", "rank-bm25", "tantivy")
+
+
 @dataclass(frozen=True)
 class RetrieverConfig:
     """Retrieval settings. Changing any field that affects the index triggers a rebuild."""
@@ -76,12 +81,16 @@ class RetrieverConfig:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     batch_size: int = 32
+    lexical: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", SearchMode.parse(self.mode))
         object.__setattr__(self, "fusion", FusionMethod.parse(self.fusion))
         if isinstance(self.chunk, dict):
             object.__setattr__(self, "chunk", ChunkConfig(**self.chunk))
+        if self.lexical not in LEXICAL_ENGINES:
+            raise InputError(
+                f"lexical engine must be one of {', '.join(LEXICAL_ENGINES)}, got {self.lexical!r}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise InputError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
 
@@ -94,6 +103,7 @@ class RetrieverConfig:
             "model": self.model,
             "bm25_k1": self.bm25_k1,
             "bm25_b": self.bm25_b,
+            "lexical": self.lexical,
             "tokenizer": TOKENIZER_VERSION,
         }
 

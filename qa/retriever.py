@@ -20,7 +20,7 @@ from qa.dense import DenseIndex, Encoder
 from qa.documents import corpus_fingerprint, load_folder
 from qa.errors import IndexError_, InputError
 from qa.fusion import fuse, top_k
-from qa.lexical import LexicalIndex
+from qa.lexical import LexicalIndex, load_lexical, new_lexical
 from qa.query import clean_query
 from qa.tokens import tokenize
 from qa.types import Chunk, Document, Hit
@@ -49,7 +49,7 @@ class Retriever:
         self.documents: dict[str, Document] = {}
         self.annotations: dict[str, Annotation] = {}
         self.chunks: dict[int, Chunk] = {}
-        self.lexical = LexicalIndex(self.config.bm25_k1, self.config.bm25_b)
+        self.lexical = new_lexical(self.config.lexical, 0, self.config.bm25_k1, self.config.bm25_b)
         self.dense = DenseIndex(self.encoder.dim)
         self._next_id = 0
         self.build_seconds = 0.0
@@ -106,6 +106,12 @@ class Retriever:
     def _insert(self, chunks: list[Chunk], terms: list[list[str]], vecs: np.ndarray) -> None:
         for c in chunks:
             self.chunks[c.chunk_id] = c
+        if isinstance(self.lexical, LexicalIndex) and new_lexical(
+                self.config.lexical, len(self.chunks)).name != self.lexical.name:
+            # Grown past what rank-bm25 scores quickly: move the stored terms to tantivy.
+            log.info("moving BM25 to tantivy at %d chunks", len(self.chunks))
+            old, self.lexical = self.lexical, new_lexical(self.config.lexical, len(self.chunks))
+            self.lexical.add(old.ids, old.terms)
         self.lexical.add([c.chunk_id for c in chunks], terms)
         self.dense.add([c.chunk_id for c in chunks], vecs)
 
@@ -182,10 +188,9 @@ class Retriever:
         depth = max(k, _CANDIDATES)
         lexical: dict[int, float] = {}
         dense: dict[int, float] = {}
+        terms = tokenize(query)
         if mode is not SearchMode.DENSE:
-            scores = self.lexical.scores(tokenize(query))
-            order = np.argsort(-scores, kind="stable")[:depth]
-            lexical = {self.lexical.ids[i]: float(scores[i]) for i in order}
+            lexical = self.lexical.top(terms, depth)
             if mode is SearchMode.BM25:
                 ranked = top_k(lexical, k)
                 return self._hits(ranked, lexical, None)
@@ -196,16 +201,9 @@ class Retriever:
         # Each fused candidate keeps both component scores, so fill in the missing ones.
         missing = [cid for cid in lexical if cid not in dense]
         dense.update(self.dense.scores_for(qvec, missing))
-        for cid in dense:
-            if cid not in lexical:
-                lexical[cid] = self._lexical_score(cid, scores)
+        lexical.update(self.lexical.scores_for(terms, [cid for cid in dense if cid not in lexical]))
         fused = fuse(fusion, lexical, dense, dense_weight=weight, rrf_k=self.config.rrf_k)
         return self._hits(top_k(fused, k), lexical, dense)
-
-    def _lexical_score(self, chunk_id: int, scores: np.ndarray) -> float:
-        if not hasattr(self, "_pos") or len(self._pos) != len(self.lexical.ids):
-            self._pos = {cid: i for i, cid in enumerate(self.lexical.ids)}
-        return float(scores[self._pos[chunk_id]])
 
     def _hits(
         self,
@@ -240,6 +238,7 @@ class Retriever:
             "documents": len(self.documents),
             "chunks": len(self.chunks),
             "next_id": self._next_id,
+            "lexical_engine": self.lexical.name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "versions": {
                 "python": platform.python_version(),
@@ -263,10 +262,10 @@ class Retriever:
                     for c in self.chunks.values()
                 ),
             )
-            self.lexical.save(tmp / "bm25.json")
+            self.lexical.save(tmp / self.lexical.FILE)
             self.dense.save(tmp / "dense.faiss")
             manifest = self.manifest()
-            manifest["checksums"] = store.file_checksums(tmp, store.INDEX_FILES)
+            manifest["checksums"] = store.file_checksums(tmp, store.index_files(tmp))
             # The manifest goes last: a folder without it is never mistaken for an index.
             (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
 
@@ -334,7 +333,7 @@ class Retriever:
                 )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexError_(f"index files in {directory} are inconsistent ({exc})") from exc
-        r.lexical = LexicalIndex.load(directory / "bm25.json")
+        r.lexical = load_lexical(directory, str(manifest.get("lexical_engine", LexicalIndex.name)))
         r.dense = DenseIndex.load(directory / "dense.faiss", r.encoder.dim)
         try:
             r._next_id = int(manifest.get("next_id", max(r.chunks, default=-1) + 1))
@@ -342,7 +341,7 @@ class Retriever:
             raise IndexError_(f"index manifest in {directory} has an invalid next_id") from None
         if r._next_id <= max(r.chunks, default=-1):
             raise IndexError_(f"index manifest in {directory} has an invalid next_id")
-        if set(r.lexical.ids) != set(r.chunks) or len(r.dense) != len(r.chunks):
+        if len(r.lexical) != len(r.chunks) or len(r.dense) != len(r.chunks):
             raise IndexError_(f"index in {directory} is inconsistent (chunk counts differ)")
         if set(r.annotations) != set(r.documents):
             raise IndexError_(f"index in {directory} is inconsistent (annotations missing)")

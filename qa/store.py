@@ -6,7 +6,8 @@ Layout::
     documents.jsonl    cleaned documents with metadata and the map to the original text
     annotations.jsonl  sentences, entities and noun chunks per document
     chunks.jsonl       chunk id, doc id, offsets and text
-    bm25.json          BM25 parameters and chunk terms
+    bm25.json          BM25 parameters and chunk terms (rank-bm25), or
+    bm25.tantivy/      a tantivy index (qa.lexical_tantivy), for large corpora
     dense.faiss        FAISS index keyed by chunk id
 """
 from __future__ import annotations
@@ -25,8 +26,13 @@ from qa.types import Document, Segment
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-# Every file of a saved index but the manifest, which records their checksums.
-INDEX_FILES = ("documents.jsonl", "annotations.jsonl", "chunks.jsonl", "bm25.json", "dense.faiss")
+
+
+def index_files(directory: Path) -> list[str]:
+    """Every file of an index being written but the manifest (which records their checksums),
+    as paths relative to ``directory``."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*")
+                  if p.is_file() and p.name != MANIFEST)
 
 
 def document_json(d: Document) -> dict[str, Any]:
@@ -219,7 +225,10 @@ class _AtomicDir:
 
     def _swap(self) -> None:
         assert self.tmp is not None
-        for f in self.tmp.iterdir():
+        for f in self.tmp.rglob("*"):
+            if f.is_dir():
+                _fsync_dir(f)  # an engine's own folder (bm25.tantivy/)
+                continue
             with f.open("rb") as fh:
                 os.fsync(fh.fileno())
         previous = self.target.resolve() if self.target.is_symlink() else None
