@@ -83,6 +83,9 @@ def render_reply(service: Service, reply) -> str:
     searched = ""
     if reply.query != reply.question or reply.context:
         extra = f" <span class='qa-context'>(with: {_e(' '.join(reply.context))})</span>" if reply.context else ""
+        if reply.corrections:
+            fixed = ", ".join(f"{c.original} → {c.corrected}" for c in reply.corrections)
+            extra += f" <span class='qa-corrected'>(spelling corrected: {_e(fixed)})</span>"
         searched = f'<div class="qa-meta qa-searched">searched for: {_e(reply.query)}{extra}</div>'
     a = reply.answer
     if a is None:

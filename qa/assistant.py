@@ -19,6 +19,7 @@ from qa.answers import Reader, group_answers
 from qa.rules import RuleReader
 from qa.query import clean_query
 from qa.retriever import Retriever
+from qa.spelling import Speller, english_index
 from qa.types import Answer, Hit, Passage, Reply
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,19 @@ class Assistant:
         self.retriever = retriever
         self.config = config or ReaderConfig()
         self.reader = load_reader(retriever, self.config)
+        self._speller: tuple[int, Speller] | None = None
+        if self.config.spelling:
+            english_index()  # 0.7 s once per process, not on the first question
+
+    def speller(self) -> Speller | None:
+        """The spelling corrector over the corpus vocabulary, rebuilt when documents change;
+        ``None`` when correction is off."""
+        if not self.config.spelling:
+            return None
+        docs = self.retriever.documents
+        if self._speller is None or self._speller[0] != len(docs):
+            self._speller = (len(docs), Speller.from_texts(d.text for d in docs.values()))
+        return self._speller[1]
 
     @classmethod
     def open(
@@ -114,10 +128,13 @@ class Assistant:
         history = list(history or [])[-MAX_HISTORY:]
         if (said := self._without_search(question)) is not None:
             return Reply(question=question, query=question, answer=None, message=said)
+        original = question
+        speller = self.speller()
+        question, corrections = speller.correct(question) if speller else (question, ())
         turns = self._turns(history, mode=mode, fusion=fusion)
         pronoun = unresolved_reference(question, turns)
         if pronoun is not None:
-            return Reply(question=question, query=question, answer=None, message=(
+            return Reply(question=original, query=question, answer=None, corrections=corrections, message=(
                 f"Which one do you mean by “{pronoun}”? Nothing has been named earlier in this "
                 "conversation: ask again with the name."))
         rewritten = resolve(question, turns) if turns else Rewrite(question)
@@ -136,8 +153,9 @@ class Assistant:
         limit = self.reader.default_threshold if threshold is None else threshold
         best = answers[0] if answers and answers[0].score >= limit else None
         return Reply(
-            question=question,
+            question=original,
             query=query,
+            corrections=corrections,
             context=rewritten.context,
             answer=best,
             alternatives=tuple(answers[1:4]) if best else tuple(answers[:3]),

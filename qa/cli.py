@@ -314,8 +314,29 @@ def calibrate_reader(data, model_dir, limit) -> None:
 @_corpus_opt
 @click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
 @click.option("--repeat", default=3, show_default=True, help="Index builds to time.")
-def bench(corpus, questions, repeat) -> None:
-    """Speed figures: index build, search and ask latency, peak memory."""
+@click.option("--scale", type=int, multiple=True,
+              help="Benchmark the retrieval stores at N synthetic chunks instead (repeatable).")
+@click.option("--lexical", type=click.Choice(["auto", "rank-bm25", "tantivy"]), default="auto")
+@click.option("--dense", "dense_kind", type=click.Choice(["auto", "exact", "ivf"]), default="auto")
+@click.option("--nprobe", type=int, default=None, help="IVF lists searched (default: an eighth).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Also write the --scale figures as JSON.")
+def bench(corpus, questions, repeat, scale, lexical, dense_kind, nprobe, json_out) -> None:
+    """Speed figures: index build, search and ask latency, peak memory.
+
+    With --scale N: build, save, open and query the retrieval stores at N chunks."""
+    if scale:
+        from qa.scale import Material, run, table
+
+        reports, material = [], Material()
+        for n in scale:
+            reports.append(run(n, lexical, dense_kind, nprobe, material))
+            click.echo(json.dumps(reports[-1]), err=True)
+        click.echo(table(reports))
+        click.echo(f"vectors: {reports[-1]['vectors']}; dense and hybrid latency include the query embedding")
+        if json_out:
+            json_out.write_text(json.dumps(reports, indent=2))
+        return
     import resource
     import time
 

@@ -63,6 +63,9 @@ class ChunkConfig:
             )
 
 
+# Dense search: "exact" (a flat scan), "ivf" (approximate, nprobe lists searched) or "auto":
+# exact until the corpus passes qa.dense.AUTO_IVF_VECTORS chunks. nprobe None: an eighth of
+# the IVF lists (qa.dense.auto_nprobe).
 # BM25 engines: rank-bm25 (reference, in memory), tantivy (on disk, for large corpora), or
 # "auto": rank-bm25 until the corpus passes qa.lexical.AUTO_TANTIVY_CHUNKS chunks.
 LEXICAL_ENGINES = ("auto", "rank-bm25", "tantivy")
@@ -82,6 +85,8 @@ class RetrieverConfig:
     bm25_b: float = 0.75
     batch_size: int = 32
     lexical: str = "auto"
+    dense_index: str = "auto"
+    nprobe: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", SearchMode.parse(self.mode))
@@ -91,6 +96,10 @@ class RetrieverConfig:
         if self.lexical not in LEXICAL_ENGINES:
             raise InputError(
                 f"lexical engine must be one of {', '.join(LEXICAL_ENGINES)}, got {self.lexical!r}")
+        if self.dense_index not in ("auto", "exact", "ivf"):
+            raise InputError(f"dense_index must be auto, exact or ivf, got {self.dense_index!r}")
+        if self.nprobe is not None and (not isinstance(self.nprobe, int) or self.nprobe < 1):
+            raise InputError(f"nprobe must be a whole number >= 1, got {self.nprobe!r}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise InputError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
 
@@ -104,6 +113,7 @@ class RetrieverConfig:
             "bm25_k1": self.bm25_k1,
             "bm25_b": self.bm25_b,
             "lexical": self.lexical,
+            "dense_index": self.dense_index,
             "tokenizer": TOKENIZER_VERSION,
         }
 
@@ -131,6 +141,8 @@ class ReaderConfig:
         dense_check: for "what X" questions, let the embedding model choose among the best few
             spans (the question with the span put in for "what", against its sentence). Costs
             one model pass of a few short texts for those questions only.
+        spelling: correct misspelt question words against the corpus vocabulary
+            (:mod:`qa.spelling`); the correction is shown in ``Reply.corrections``.
     """
 
     reader: ReaderKind = ReaderKind.COMBINED
@@ -141,6 +153,7 @@ class ReaderConfig:
     quantize: bool = False
     max_answer_chars: int = 120
     dense_check: bool = True
+    spelling: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reader", ReaderKind.parse(self.reader))

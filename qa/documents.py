@@ -246,6 +246,20 @@ def corpus_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def corpus_stats(folder: str | Path) -> dict[str, list[int]]:
+    """Size and modification time (ns) of every corpus file and of ``metadata.json``: equal
+    stats mean an unchanged corpus without reading a file; a file whose stats differ is read
+    and compared by hash (:func:`corpus_fingerprint`)."""
+    folder = Path(folder)
+    files = corpus_files(folder)
+    meta = folder / "metadata.json"
+    out = {}
+    for path in files + ([meta] if meta.is_file() else []):
+        st = path.stat()
+        out[str(path.relative_to(folder))] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
 def load_file(path: str | Path, meta: dict | None = None) -> Document:
     """Read and clean one file; its id is the file name without extension."""
     path = Path(path)

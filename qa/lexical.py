@@ -17,8 +17,9 @@ from rank_bm25 import BM25Okapi
 
 from qa.errors import IndexError_
 
-# Past this many chunks rank-bm25 costs more than ~10 ms a query (eval/README.md, scale).
-AUTO_TANTIVY_CHUNKS = 20_000
+# Past this many chunks rank-bm25 costs more than a few milliseconds a query (2.5 ms at 2,000
+# chunks, 35 ms at 20,000; tantivy stays under 1 ms): eval/README.md, scale benchmark.
+AUTO_TANTIVY_CHUNKS = 5_000
 
 
 def new_lexical(engine: str, chunks: int, k1: float = 1.2, b: float = 0.75):

@@ -26,6 +26,7 @@ def reply_json(assistant, reply) -> dict:
         "question": reply.question,
         "query": reply.query,
         "context": list(reply.context),
+        "corrections": [[c.original, c.corrected] for c in reply.corrections],
         "answer": a.text if a else None,
         "score": a.score if a else None,
         "doc_id": a.doc_id if a else None,
@@ -62,7 +63,8 @@ def reply_lines(assistant, reply, explain: bool = False) -> list[str]:
     out = []
     if reply.query != reply.question or reply.context:
         with_ = f" (with: {' '.join(reply.context)})" if reply.context else ""
-        out.append(f"(searched for: {reply.query}{with_})")
+        fixed = ", ".join(f"{c.original} → {c.corrected}" for c in reply.corrections)
+        out.append(f"(searched for: {reply.query}{with_}{f'; corrected {fixed}' if fixed else ''})")
     a = reply.answer
     if a is None:
         out.append("Not found in the corpus. Closest passages:")

@@ -17,7 +17,7 @@ from qa.annotate import Annotation, annotate
 from qa.chunking import chunk_document
 from qa.config import FusionMethod, RetrieverConfig, SearchMode, from_json, to_json
 from qa.dense import DenseIndex, Encoder
-from qa.documents import corpus_fingerprint, load_folder
+from qa.documents import corpus_fingerprint, corpus_stats, load_folder
 from qa.errors import IndexError_, InputError
 from qa.fusion import fuse, top_k
 from qa.lexical import LexicalIndex, load_lexical, new_lexical
@@ -50,8 +50,10 @@ class Retriever:
         self.annotations: dict[str, Annotation] = {}
         self.chunks: dict[int, Chunk] = {}
         self.lexical = new_lexical(self.config.lexical, 0, self.config.bm25_k1, self.config.bm25_b)
-        self.dense = DenseIndex(self.encoder.dim)
+        self.dense = DenseIndex(self.encoder.dim, self.config.dense_index, self.config.nprobe)
         self._next_id = 0
+        # Sizes and times of the corpus folder files the index matches (see Retriever.open).
+        self.corpus_stats: dict[str, list[int]] | None = None
         self.build_seconds = 0.0
 
     # ----- building ---------------------------------------------------------------------------
@@ -222,52 +224,13 @@ class Retriever:
             for rank, (cid, score) in enumerate(ranked, start=1)
         ]
 
-    # ----- persistence ------------------------------------------------------------------------
+    # ----- persistence (the format lives in qa.store) -----------------------------------------
     def manifest(self) -> dict:
-        import faiss
-        import sentence_transformers
-
-        return {
-            "format_version": store.FORMAT_VERSION,
-            "package_version": __version__,
-            "model": self.config.model,
-            "dim": self.encoder.dim,
-            "config": to_json(self.config),
-            "index_key": self.config.index_key(),
-            "corpus_fingerprint": self.fingerprint(),
-            "documents": len(self.documents),
-            "chunks": len(self.chunks),
-            "next_id": self._next_id,
-            "lexical_engine": self.lexical.name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "versions": {
-                "python": platform.python_version(),
-                "faiss": faiss.__version__,
-                "sentence_transformers": sentence_transformers.__version__,
-            },
-        }
+        return store.manifest(self)
 
     def save(self, directory: str | Path) -> None:
         """Write the index to a directory atomically (the old one stays until the swap)."""
-        target = Path(directory)
-        with store.atomic_directory(target) as tmp:
-            store.write_jsonl(tmp / "documents.jsonl", (store.document_json(d) for d in self.documents.values()))
-            store.write_jsonl(
-                tmp / "annotations.jsonl", (a.to_json() for a in self.annotations.values())
-            )
-            store.write_jsonl(
-                tmp / "chunks.jsonl",
-                (
-                    {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end}
-                    for c in self.chunks.values()
-                ),
-            )
-            self.lexical.save(tmp / self.lexical.FILE)
-            self.dense.save(tmp / "dense.faiss")
-            manifest = self.manifest()
-            manifest["checksums"] = store.file_checksums(tmp, store.index_files(tmp))
-            # The manifest goes last: a folder without it is never mistaken for an index.
-            (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
+        store.save_index(self, Path(directory))
 
     @classmethod
     def load(
@@ -288,64 +251,9 @@ class Retriever:
         """
         directory = Path(directory)
         try:
-            return cls._load(directory, encoder, config)
+            return store.load_index(cls, directory, encoder, config)
         except IndexError_ as exc:
-            raise IndexError_(
-                f"{exc}. Rebuild it with: qa index --rebuild --index {directory} --corpus <folder>"
-            ) from None
-
-    @classmethod
-    def _load(
-        cls, directory: Path, encoder: Encoder | None, config: RetrieverConfig | None
-    ) -> "Retriever":
-        manifest = store.read_manifest(directory)
-        store.verify_checksums(directory, manifest)
-        try:
-            saved = from_json(RetrieverConfig, manifest["config"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise IndexError_(f"index config in {directory} is invalid ({exc})") from exc
-        built = manifest.get("index_key")
-        if not isinstance(built, dict) or built.get("tokenizer") != saved.index_key()["tokenizer"]:
-            tok = built.get("tokenizer") if isinstance(built, dict) else None
-            raise IndexError_(
-                f"index in {directory} was built with tokenizer version {tok!r}; this version "
-                f"of qa uses {saved.index_key()['tokenizer']}"
-            )
-        if config is not None and config.index_key() != saved.index_key():
-            raise IndexError_(
-                f"index in {directory} was built with {saved.index_key()}, "
-                f"not {config.index_key()}"
-            )
-        r = cls(config or saved, encoder)
-        if r.encoder.dim != manifest.get("dim"):
-            raise IndexError_(f"index dimension {manifest.get('dim')} != model's {r.encoder.dim}")
-        try:
-            for row in store.read_jsonl(directory / "documents.jsonl"):
-                doc = store.document_from_json(row)
-                r.documents[doc.doc_id] = doc
-            for row in store.read_jsonl(directory / "annotations.jsonl"):
-                r.annotations[row["doc_id"]] = Annotation.from_json(row)
-            for row in store.read_jsonl(directory / "chunks.jsonl"):
-                doc = r.documents[row["doc_id"]]
-                start, end = int(row["start"]), int(row["end"])
-                r.chunks[int(row["chunk_id"])] = Chunk(
-                    doc.doc_id, doc.text[start:end], start, end, int(row["chunk_id"])
-                )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IndexError_(f"index files in {directory} are inconsistent ({exc})") from exc
-        r.lexical = load_lexical(directory, str(manifest.get("lexical_engine", LexicalIndex.name)))
-        r.dense = DenseIndex.load(directory / "dense.faiss", r.encoder.dim)
-        try:
-            r._next_id = int(manifest.get("next_id", max(r.chunks, default=-1) + 1))
-        except (TypeError, ValueError):
-            raise IndexError_(f"index manifest in {directory} has an invalid next_id") from None
-        if r._next_id <= max(r.chunks, default=-1):
-            raise IndexError_(f"index manifest in {directory} has an invalid next_id")
-        if len(r.lexical) != len(r.chunks) or len(r.dense) != len(r.chunks):
-            raise IndexError_(f"index in {directory} is inconsistent (chunk counts differ)")
-        if set(r.annotations) != set(r.documents):
-            raise IndexError_(f"index in {directory} is inconsistent (annotations missing)")
-        return r
+            raise IndexError_(f"{exc}. {store.rebuild_hint(directory)}") from None
 
     @classmethod
     def open(
@@ -363,31 +271,44 @@ class Retriever:
         is saved when anything changed. A corrupt index raises (the user decides to rebuild).
         """
         directory = Path(directory)
-        if isinstance(corpus, (str, Path)):
-            store.check_not_inside(directory, Path(corpus))
+        folder = Path(corpus) if isinstance(corpus, (str, Path)) else None
+        if folder is not None:
+            store.check_not_inside(directory, folder)
         store.check_target(directory)
-        docs = load_folder(corpus) if isinstance(corpus, (str, Path)) else list(corpus)
+        # Taken before any file is read, so a file changed during the read is seen next time.
+        stats = corpus_stats(folder) if folder is not None else None
         config = config or RetrieverConfig()
-        if not (directory / store.MANIFEST).exists():
-            log.info("no index in %s; building it", directory)
-            r = cls.from_documents(docs, config, encoder=encoder)
+        read: list[Document] = []
+
+        def documents() -> list[Document]:  # the corpus is read only when needed
+            if not read:
+                read.extend(load_folder(folder) if folder is not None else corpus)
+            return read
+
+        def build(reason: str) -> "Retriever":
+            log.info("%s; building %s", reason, directory)
+            r = cls.from_documents(documents(), config, encoder=encoder)
+            r.corpus_stats = stats
             r.save(directory)
             return r
+
+        if not (directory / store.MANIFEST).exists():
+            return build("no index")
         try:
             manifest = store.read_manifest(directory)
         except IndexError_ as exc:
-            raise IndexError_(
-                f"{exc}. Rebuild it with: qa index --rebuild --index {directory} --corpus <folder>"
-            ) from None
+            raise IndexError_(f"{exc}. {store.rebuild_hint(directory)}") from None
         if (manifest.get("index_key") != json.loads(json.dumps(config.index_key()))
                 or not manifest.get("checksums")):  # other settings, or saved before checksums
-            log.info("index settings changed; rebuilding %s", directory)
-            r = cls.from_documents(docs, config, encoder=encoder)
-            r.save(directory)
-            return r
+            return build("index settings changed")
         r = cls.load(directory, encoder=encoder, config=config)
-        if r.sync(docs):
-            log.info("corpus changed; index updated in %s", directory)
+        if stats is not None and stats == r.corpus_stats:
+            return r  # no file changed size or time: nothing read
+        changed = r.sync(documents())
+        if changed or stats != r.corpus_stats:
+            if changed:
+                log.info("corpus changed; index updated in %s", directory)
+            r.corpus_stats = stats
             try:
                 r.save(directory)
             except IndexError_ as exc:
@@ -395,4 +316,3 @@ class Retriever:
                 log.warning("the corpus changed but the index could not be saved (%s); "
                             "answering from the updated index in memory", exc)
         return r
-

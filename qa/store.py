@@ -268,3 +268,121 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ----- the retriever's index: write, read, check ---------------------------------------------
+def rebuild_hint(directory: Path) -> str:
+    return f"Rebuild it with: qa index --rebuild --index {directory} --corpus <folder>"
+
+
+def manifest(r) -> dict[str, Any]:
+    """What a saved index says about itself; ``r`` is a :class:`qa.retriever.Retriever`."""
+    import platform
+    import time
+
+    import faiss
+    import sentence_transformers
+
+    from qa import __version__
+    from qa.config import to_json
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "model": r.config.model,
+        "dim": r.encoder.dim,
+        "config": to_json(r.config),
+        "index_key": r.config.index_key(),
+        "corpus_fingerprint": r.fingerprint(),
+        # File sizes and times of the corpus folder it was synced with: an unchanged folder is
+        # recognised without reading a file.
+        "corpus_stats": r.corpus_stats,
+        "documents": len(r.documents),
+        "chunks": len(r.chunks),
+        "next_id": r._next_id,
+        "lexical_engine": r.lexical.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": {
+            "python": platform.python_version(),
+            "faiss": faiss.__version__,
+            "sentence_transformers": sentence_transformers.__version__,
+        },
+    }
+
+
+def save_index(r, target: Path) -> None:
+    """Write ``r`` to ``target`` atomically (the old index stays until the swap)."""
+    with atomic_directory(target) as tmp:
+        write_jsonl(tmp / "documents.jsonl", (document_json(d) for d in r.documents.values()))
+        write_jsonl(tmp / "annotations.jsonl", (a.to_json() for a in r.annotations.values()))
+        write_jsonl(tmp / "chunks.jsonl", (
+            {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end}
+            for c in r.chunks.values()))
+        r.lexical.save(tmp / r.lexical.FILE)
+        r.dense.save(tmp / "dense.faiss")
+        data = manifest(r)
+        data["checksums"] = file_checksums(tmp, index_files(tmp))
+        # The manifest goes last: a folder without it is never mistaken for an index.
+        (tmp / MANIFEST).write_text(json.dumps(data, indent=2), "utf-8")
+
+
+def _saved_config(directory: Path, data: dict[str, Any], config):
+    from qa.config import RetrieverConfig, from_json
+
+    try:
+        saved = from_json(RetrieverConfig, data["config"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IndexError_(f"index config in {directory} is invalid ({exc})") from exc
+    built = data.get("index_key")
+    if not isinstance(built, dict) or built.get("tokenizer") != saved.index_key()["tokenizer"]:
+        tok = built.get("tokenizer") if isinstance(built, dict) else None
+        raise IndexError_(
+            f"index in {directory} was built with tokenizer version {tok!r}; this version "
+            f"of qa uses {saved.index_key()['tokenizer']}"
+        )
+    if config is not None and config.index_key() != saved.index_key():
+        raise IndexError_(f"index in {directory} was built with {saved.index_key()}, not {config.index_key()}")
+    return saved
+
+
+def load_index(cls, directory: Path, encoder, config):
+    """Read the index in ``directory`` into a new ``cls`` (a Retriever); IndexError_ on any
+    damage or mismatch."""
+    from qa.annotate import Annotation
+    from qa.dense import DenseIndex
+    from qa.lexical import load_lexical
+    from qa.types import Chunk
+
+    data = read_manifest(directory)
+    verify_checksums(directory, data)
+    saved = _saved_config(directory, data, config)
+    r = cls(config or saved, encoder)
+    if r.encoder.dim != data.get("dim"):
+        raise IndexError_(f"index dimension {data.get('dim')} != model's {r.encoder.dim}")
+    try:
+        for row in read_jsonl(directory / "documents.jsonl"):
+            doc = document_from_json(row)
+            r.documents[doc.doc_id] = doc
+        for row in read_jsonl(directory / "annotations.jsonl"):
+            r.annotations[row["doc_id"]] = Annotation.from_json(row)
+        for row in read_jsonl(directory / "chunks.jsonl"):
+            doc = r.documents[row["doc_id"]]
+            start, end = int(row["start"]), int(row["end"])
+            r.chunks[int(row["chunk_id"])] = Chunk(doc.doc_id, doc.text[start:end], start, end, int(row["chunk_id"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexError_(f"index files in {directory} are inconsistent ({exc})") from exc
+    r.lexical = load_lexical(directory, str(data.get("lexical_engine", "rank-bm25")))
+    r.dense = DenseIndex.load(directory / "dense.faiss", r.encoder.dim, r.config.dense_index, r.config.nprobe)
+    try:
+        r._next_id = int(data.get("next_id", max(r.chunks, default=-1) + 1))
+    except (TypeError, ValueError):
+        raise IndexError_(f"index manifest in {directory} has an invalid next_id") from None
+    if r._next_id <= max(r.chunks, default=-1):
+        raise IndexError_(f"index manifest in {directory} has an invalid next_id")
+    if len(r.lexical) != len(r.chunks) or len(r.dense) != len(r.chunks):
+        raise IndexError_(f"index in {directory} is inconsistent (chunk counts differ)")
+    if set(r.annotations) != set(r.documents):
+        raise IndexError_(f"index in {directory} is inconsistent (annotations missing)")
+    stats = data.get("corpus_stats")
+    r.corpus_stats = stats if isinstance(stats, dict) else None
+    return r

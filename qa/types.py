@@ -173,7 +173,8 @@ class Reply:
     the words of earlier turns searched with it (typed, never folded into the text). ``message`` is
     set, and nothing was searched, when the turn was not a question for the corpus (a greeting,
     thanks, a question about the corpus itself) or could not be understood alone ("When was it
-    founded?" with nothing named before).
+    founded?" with nothing named before). ``corrections`` lists misspelt words that were
+    replaced before searching.
     """
 
     question: str
@@ -185,6 +186,8 @@ class Reply:
     reading_ms: float = 0.0
     message: str | None = None
     context: tuple[str, ...] = ()
+    # Misspelt words replaced before searching (qa.spelling.Correction); ``query`` has them.
+    corrections: tuple = ()
 
     @property
     def search_text(self) -> str:

@@ -48,3 +48,36 @@ def test_save_load_and_damage(tmp_path):
     (tmp_path / "bad.faiss").write_bytes(b"not faiss")
     with pytest.raises(IndexError_, match="unreadable"):
         DenseIndex.load(tmp_path / "bad.faiss", 8)
+
+
+def test_ivf_index_finds_what_the_exact_scan_finds(tmp_path):
+    import qa.dense
+
+    rng = np.random.default_rng(1)
+    centres = _vecs(40, 32, seed=2)
+    v = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.normal(size=(4000, 32)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    exact, ivf = DenseIndex(32, "exact"), DenseIndex(32, "ivf", nprobe=48)
+    ids = list(range(1000, 5000))
+    exact.add(ids, v)
+    ivf.add(ids[:2000], v[:2000])
+    ivf.add(ids[2000:], v[2000:])
+    assert ivf.approximate and not exact.approximate and len(ivf) == 4000
+    queries = v[rng.integers(0, 4000, 50)]
+    recall = np.mean([len(set(exact.search(q, 10)) & set(ivf.search(q, 10))) / 10 for q in queries])
+    assert recall >= 0.9
+    ivf.remove({1000, 1001})
+    assert len(ivf) == 3998 and 1000 not in ivf.search(v[0], 10)
+    assert ivf.scores_for(v[5], [1005])[1005] == pytest.approx(1.0, abs=1e-5)
+    ivf.save(tmp_path / "ivf.faiss")
+    back = DenseIndex.load(tmp_path / "ivf.faiss", 32, nprobe=48)
+    assert back.approximate and back.search(v[7], 3) == ivf.search(v[7], 3)
+    auto = DenseIndex(32)
+    auto.add(ids[:100], v[:100])
+    assert not auto.approximate
+    qa.dense.AUTO_IVF_VECTORS, old = 1000, qa.dense.AUTO_IVF_VECTORS
+    try:
+        auto.add(ids[100:], v[100:])
+    finally:
+        qa.dense.AUTO_IVF_VECTORS = old
+    assert auto.approximate and len(auto) == 4000

@@ -213,3 +213,29 @@ class TestOpen:
         with pytest.raises(IndexError_):
             Retriever.open(idx, tiny_folder, encoder=encoder)
         assert (idx / "manifest.json").read_text() == "garbage"
+
+    def test_unchanged_folder_is_not_read_and_a_touched_file_is_hashed(self, tiny_folder, tmp_path,
+                                                                        encoder, monkeypatch):
+        import os
+
+        import qa.retriever
+
+        idx = tmp_path / "idx"
+        Retriever.open(idx, tiny_folder, encoder=encoder)
+        reads = []
+        real = qa.retriever.load_folder
+        monkeypatch.setattr(qa.retriever, "load_folder", lambda f: reads.append(f) or real(f))
+        version = (idx).resolve()
+        r = Retriever.open(idx, tiny_folder, encoder=encoder)
+        assert reads == [] and set(r.documents) == {"apples", "rivers", "space"}
+        assert idx.resolve() == version  # nothing rewritten
+        # Same bytes, new time: read and compared by hash, not re-indexed, stats recorded.
+        st = (tiny_folder / "apples.txt").stat()
+        os.utime(tiny_folder / "apples.txt", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        r = Retriever.open(idx, tiny_folder, encoder=encoder)
+        assert len(reads) == 1 and r.corpus_stats["apples.txt"][1] == st.st_mtime_ns + 10**9
+        Retriever.open(idx, tiny_folder, encoder=encoder)
+        assert len(reads) == 1  # recorded, so not read again
+        (tiny_folder / "apples.txt").write_text("Pears grow in orchards too.")
+        r = Retriever.open(idx, tiny_folder, encoder=encoder)
+        assert len(reads) == 2 and "Pears" in r.documents["apples"].text

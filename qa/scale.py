@@ -1,0 +1,226 @@
+"""``qa bench --scale N``: the retrieval stores at N chunks, on one machine.
+
+The corpus is real text made larger: the sentences of the SQuAD paragraphs in ``../shared``
+(split by spaCy's rule-based sentencizer), shuffled and recombined into chunk-sized passages,
+so that term statistics stay natural. Embedding every chunk of a million would take over 40
+minutes on 2 cores, so each distinct sentence is embedded once and a chunk's vector is the
+normalised sum of its sentences' vectors plus a little noise; the output says so, and reports
+the encoder's real throughput on a sample of whole chunks.
+
+The index is built and saved by this process; a fresh process then opens it and times the
+queries, so open time and memory are what a server would see.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa.metrics import percentile
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+_SOURCES = ("train/squad2-train-mix.json", "bench/squad2-dev-3articles.json")
+_QUERIES = 200
+_DEPTH = 50  # candidates per engine, as Retriever.search fuses
+_NOISE = 0.02
+
+
+def _sentences(shared: Path) -> tuple[list[str], list[str]]:
+    """Distinct sentences of the SQuAD paragraphs, and their questions (the queries)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    paras, questions = [], []
+    for name in _SOURCES:
+        path = shared / name
+        if not path.exists():
+            continue
+        for art in json.loads(path.read_text(encoding="utf-8"))["data"]:
+            for p in art["paragraphs"]:
+                paras.append(p["context"])
+                questions += [q["question"] for q in p["qas"]]
+    if not paras:
+        raise SystemExit(f"no SQuAD files under {shared}; the scale benchmark needs them")
+    sents = {s.text.strip() for doc in nlp.pipe(paras) for s in doc.sents if len(s.text.strip()) > 20}
+    return sorted(sents), questions
+
+
+def _rss_mb() -> float:
+    """Peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
+
+
+def _du_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 2**20
+
+
+class Material:
+    """The sentences, their vectors and terms, and the queries: made once per benchmark run."""
+
+    def __init__(self) -> None:
+        from qa.dense import Encoder
+        from qa.tokens import tokenize
+
+        self.sentences, self.questions = _sentences(SHARED)
+        self.encoder = Encoder.get()
+        t = time.perf_counter()
+        self.vectors = self.encoder.encode(self.sentences, batch_size=64)
+        self.sentences_per_s = len(self.sentences) / (time.perf_counter() - t)
+        self.terms = [tokenize(s) for s in self.sentences]
+
+
+def build(n: int, out: Path, lexical: str, dense: str, m: Material, seed: int = 0) -> dict:
+    """Build the lexical and dense stores for ``n`` synthetic chunks into ``out``."""
+    from qa.dense import DenseIndex
+    from qa.lexical import new_lexical
+
+    rng = np.random.default_rng(seed)
+    sents, questions, enc, sent_vecs, sent_terms = m.sentences, m.questions, m.encoder, m.vectors, m.terms
+    picks = [rng.choice(len(sents), size=int(k), replace=False) for k in rng.integers(2, 4, size=n)]
+    sample = [" ".join(sents[i] for i in p) for p in picks[:512]]
+    t = time.perf_counter()
+    enc.encode(sample, batch_size=32)
+    chunk_rate = len(sample) / (time.perf_counter() - t)
+    report = {"chunks": n, "sentences": len(sents), "lexical_engine": None, "dense_kind": None,
+              "encoder_chunks_per_s": round(chunk_rate, 1),
+              "encoder_sentences_per_s": round(m.sentences_per_s, 1),
+              "vectors": "sum of the chunk's embedded sentences + noise" if n > len(sample) else "real"}
+    ids = np.arange(n, dtype=np.int64)
+    vecs = np.stack([sent_vecs[p].sum(axis=0) for p in picks]).astype(np.float32)
+    vecs += rng.normal(scale=_NOISE, size=vecs.shape).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    lex = new_lexical(lexical, n)
+    t = time.perf_counter()
+    batch = 50_000
+    for a in range(0, n, batch):
+        lex.add(ids[a : a + batch].tolist(),
+                [[t for i in p for t in sent_terms[i]] for p in picks[a : a + batch]])
+    report["lexical_build_s"] = round(time.perf_counter() - t, 2)
+    report["lexical_engine"] = lex.name
+    den = DenseIndex(enc.dim, dense)
+    t = time.perf_counter()
+    den.add(ids, vecs)
+    report["dense_build_s"] = round(time.perf_counter() - t, 2)
+    report["dense_kind"] = "ivf" if den.approximate else "exact"
+    out.mkdir(parents=True, exist_ok=True)
+    lex.save(out / lex.FILE)
+    den.save(out / "dense.faiss")
+    np.save(out / "vectors.npy", vecs)  # for recall against the exact scan
+    qs = [questions[i] for i in rng.choice(len(questions), size=_QUERIES, replace=False)]
+    (out / "queries.json").write_text(json.dumps(qs))
+    report["build_peak_rss_mb"] = round(_rss_mb())
+    report["index_size_mb"] = round(_du_mb(out / lex.FILE) + _du_mb(out / "dense.faiss"), 1)
+    return report
+
+
+def serve(out: Path, lexical: str, nprobe: int | None) -> dict:
+    """Open a built index (in a fresh process) and time queries, updates and recall."""
+    import faiss
+
+    from qa.dense import DenseIndex, Encoder
+    from qa.fusion import fuse, top_k
+    from qa.lexical import load_lexical
+    from qa.tokens import tokenize
+
+    enc = Encoder.get()
+    enc.encode(["warm up"])
+    base_rss = _current_rss_mb()
+    t = time.perf_counter()
+    lex = load_lexical(out, lexical)
+    den = DenseIndex.load(out / "dense.faiss", enc.dim, nprobe=nprobe)
+    report = {"open_s": round(time.perf_counter() - t, 3)}
+    qs = json.loads((out / "queries.json").read_text())
+    timings: dict[str, list[float]] = {"lexical": [], "embed": [], "dense_search": [], "dense": [], "hybrid": []}
+    qvecs = []
+    for q in qs:
+        terms = tokenize(q)
+        t = time.perf_counter()
+        lex.top(terms, _DEPTH)
+        timings["lexical"].append(time.perf_counter() - t)
+        enc.encode_query.cache_clear()
+        t = time.perf_counter()
+        v = enc.encode_query(q)
+        t1 = time.perf_counter()
+        den.search(v, _DEPTH)
+        t2 = time.perf_counter()
+        timings["embed"].append(t1 - t)
+        timings["dense_search"].append(t2 - t1)
+        timings["dense"].append(t2 - t)
+        qvecs.append(v)
+        enc.encode_query.cache_clear()
+        t = time.perf_counter()
+        lx = lex.top(terms, _DEPTH)
+        dn = den.search(enc.encode_query(q), _DEPTH)
+        dn.update(den.scores_for(v, [c for c in lx if c not in dn]))
+        lx.update(lex.scores_for(terms, [c for c in dn if c not in lx]))
+        top_k(fuse("weighted", lx, dn, dense_weight=0.5), 5)
+        timings["hybrid"].append(time.perf_counter() - t)
+    for name, ts in timings.items():
+        ms = [x * 1000 for x in ts]
+        report[f"{name}_p50_ms"] = round(percentile(ms, 50), 2)
+        report[f"{name}_p95_ms"] = round(percentile(ms, 95), 2)
+    report["query_embedding_included"] = "dense and hybrid (embed and dense_search are its parts)"
+    if den.approximate:
+        report["ivf_lists"], report["nprobe"] = den.index.nlist, den.index.nprobe
+    report["serve_rss_mb"] = round(_current_rss_mb())
+    report["serve_rss_index_mb"] = round(_current_rss_mb() - base_rss)  # beyond the loaded model
+    new_id = 10**12
+    t = time.perf_counter()
+    lex.add([new_id, new_id + 1], [tokenize("A new document about tantivy and faiss."), ["extra"]])
+    den.add([new_id, new_id + 1], np.stack([qvecs[0], qvecs[1]]))
+    report["add_document_s"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    lex.remove({new_id, new_id + 1})
+    den.remove({new_id, new_id + 1})
+    report["remove_document_s"] = round(time.perf_counter() - t, 3)
+    # Last: the exact scan reads every vector, which would count in the memory above.
+    vecs = np.load(out / "vectors.npy", mmap_mode="r")
+    if den.approximate:
+        _, exact = faiss.knn(np.stack(qvecs), np.asarray(vecs), 10, metric=faiss.METRIC_INNER_PRODUCT)
+        got = [list(den.search(v, 10)) for v in qvecs]
+        report["dense_recall_at_10"] = round(float(np.mean(
+            [len(set(g) & set(e.tolist())) / 10 for g, e in zip(got, exact)])), 4)
+    else:
+        report["dense_recall_at_10"] = 1.0
+    return report
+
+
+def run(n: int, lexical: str = "auto", dense: str = "auto", nprobe: int | None = None,
+        material: Material | None = None) -> dict:
+    """Build in this process, measure in a fresh one; return every figure."""
+    material = material or Material()
+    with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
+        out = Path(tmp)
+        report = build(n, out, lexical, dense, material)
+        cmd = [sys.executable, "-c",
+               "import json,sys; from pathlib import Path; from qa.scale import serve; "
+               f"print(json.dumps(serve(Path(sys.argv[1]), {report['lexical_engine']!r}, {nprobe})))",
+               str(out)]
+        child = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        if child.returncode != 0:
+            raise SystemExit(f"the serving measurement failed:\n{child.stderr[-2000:]}")
+        report.update(json.loads(child.stdout.strip().splitlines()[-1]))
+    return report
+
+
+def table(reports: list[dict]) -> str:
+    """The reports as a Markdown table, one column per run."""
+    keys = [k for k in reports[0] if k not in ("vectors", "query_embedding_included")]
+    head = "| figure | " + " | ".join(f"N={r['chunks']:,}" for r in reports) + " |"
+    rows = [head, "|---" * (len(reports) + 1) + "|"]
+    rows += [f"| {k} | " + " | ".join(str(r.get(k, "")) for r in reports) + " |" for k in keys]
+    return "\n".join(rows)
