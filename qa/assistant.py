@@ -129,8 +129,7 @@ class Assistant:
         if (said := self._without_search(question)) is not None:
             return Reply(question=question, query=question, answer=None, message=said)
         original = question
-        speller = self.speller()
-        question, corrections = speller.correct(question) if speller else (question, ())
+        question, corrections = self._spelled(question)
         turns = self._turns(history, mode=mode, fusion=fusion)
         pronoun = unresolved_reference(question, turns)
         if pronoun is not None:
@@ -148,10 +147,7 @@ class Assistant:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
         answers = group_answers(self.reader.read(asked, hits)) if hits else []
         t2 = time.perf_counter()
-        if threshold is None:
-            threshold = self.config.abstain_threshold
-        limit = self.reader.default_threshold if threshold is None else threshold
-        best = answers[0] if answers and answers[0].score >= limit else None
+        best = answers[0] if answers and answers[0].score >= self._limit(threshold) else None
         return Reply(
             question=original,
             query=query,
@@ -163,6 +159,16 @@ class Assistant:
             retrieval_ms=(t1 - t0) * 1000,
             reading_ms=(t2 - t1) * 1000,
         )
+
+    def _spelled(self, question: str) -> tuple[str, tuple]:
+        speller = self.speller()
+        return speller.correct(question) if speller else (question, ())
+
+    def _limit(self, threshold: float | None) -> float:
+        """The abstention threshold: the caller's, the config's, else the reader's own."""
+        if threshold is None:
+            threshold = self.config.abstain_threshold
+        return self.reader.default_threshold if threshold is None else threshold
 
     def _turns(self, history: Sequence[str | Turn], **kw) -> list[Turn]:
         turns: list[Turn] = []

@@ -310,6 +310,19 @@ def calibrate_reader(data, model_dir, limit) -> None:
     click.echo(json.dumps(calibrate(data, model_dir, limit=limit), indent=2))
 
 
+def _bench_scale(sizes, lexical, dense_kind, nprobe, json_out) -> None:
+    from qa.scale import Material, run, table
+
+    reports, material = [], Material()
+    for n in sizes:
+        reports.append(run(n, lexical, dense_kind, nprobe, material))
+        click.echo(json.dumps(reports[-1]), err=True)
+    click.echo(table(reports))
+    click.echo(f"vectors: {reports[-1]['vectors']}; dense and hybrid latency include the query embedding")
+    if json_out:
+        json_out.write_text(json.dumps(reports, indent=2))
+
+
 @main.command()
 @_corpus_opt
 @click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
@@ -326,16 +339,7 @@ def bench(corpus, questions, repeat, scale, lexical, dense_kind, nprobe, json_ou
 
     With --scale N: build, save, open and query the retrieval stores at N chunks."""
     if scale:
-        from qa.scale import Material, run, table
-
-        reports, material = [], Material()
-        for n in scale:
-            reports.append(run(n, lexical, dense_kind, nprobe, material))
-            click.echo(json.dumps(reports[-1]), err=True)
-        click.echo(table(reports))
-        click.echo(f"vectors: {reports[-1]['vectors']}; dense and hybrid latency include the query embedding")
-        if json_out:
-            json_out.write_text(json.dumps(reports, indent=2))
+        _bench_scale(scale, lexical, dense_kind, nprobe, json_out)
         return
     import resource
     import time

@@ -127,23 +127,11 @@ def build(n: int, out: Path, lexical: str, dense: str, m: Material, seed: int = 
     return report
 
 
-def serve(out: Path, lexical: str, nprobe: int | None) -> dict:
-    """Open a built index (in a fresh process) and time queries, updates and recall."""
-    import faiss
-
-    from qa.dense import DenseIndex, Encoder
+def _time_queries(lex, den, enc, qs: list[str]) -> tuple[dict[str, list[float]], list[np.ndarray]]:
+    """Seconds per query of each search path; the query embedding is computed cold."""
     from qa.fusion import fuse, top_k
-    from qa.lexical import load_lexical
     from qa.tokens import tokenize
 
-    enc = Encoder.get()
-    enc.encode(["warm up"])
-    base_rss = _current_rss_mb()
-    t = time.perf_counter()
-    lex = load_lexical(out, lexical)
-    den = DenseIndex.load(out / "dense.faiss", enc.dim, nprobe=nprobe)
-    report = {"open_s": round(time.perf_counter() - t, 3)}
-    qs = json.loads((out / "queries.json").read_text())
     timings: dict[str, list[float]] = {"lexical": [], "embed": [], "dense_search": [], "dense": [], "hybrid": []}
     qvecs = []
     for q in qs:
@@ -169,6 +157,49 @@ def serve(out: Path, lexical: str, nprobe: int | None) -> dict:
         lx.update(lex.scores_for(terms, [c for c in dn if c not in lx]))
         top_k(fuse("weighted", lx, dn, dense_weight=0.5), 5)
         timings["hybrid"].append(time.perf_counter() - t)
+    return timings, qvecs
+
+
+def _update_costs(lex, den, qvecs: list[np.ndarray]) -> dict:
+    """Seconds to add, then remove, one two-chunk document."""
+    from qa.tokens import tokenize
+
+    new_id = 10**12
+    t = time.perf_counter()
+    lex.add([new_id, new_id + 1], [tokenize("A new document about tantivy and faiss."), ["extra"]])
+    den.add([new_id, new_id + 1], np.stack([qvecs[0], qvecs[1]]))
+    added = time.perf_counter() - t
+    t = time.perf_counter()
+    lex.remove({new_id, new_id + 1})
+    den.remove({new_id, new_id + 1})
+    return {"add_document_s": round(added, 3), "remove_document_s": round(time.perf_counter() - t, 3)}
+
+
+def _recall(den, out: Path, qvecs: list[np.ndarray]) -> float:
+    """Dense recall@10 against the exact scan over every vector."""
+    import faiss
+
+    if not den.approximate:
+        return 1.0
+    vecs = np.load(out / "vectors.npy", mmap_mode="r")
+    _, exact = faiss.knn(np.stack(qvecs), np.asarray(vecs), 10, metric=faiss.METRIC_INNER_PRODUCT)
+    got = [list(den.search(v, 10)) for v in qvecs]
+    return round(float(np.mean([len(set(g) & set(e.tolist())) / 10 for g, e in zip(got, exact)])), 4)
+
+
+def serve(out: Path, lexical: str, nprobe: int | None) -> dict:
+    """Open a built index (in a fresh process) and time queries, updates and recall."""
+    from qa.dense import DenseIndex, Encoder
+    from qa.lexical import load_lexical
+
+    enc = Encoder.get()
+    enc.encode(["warm up"])
+    base_rss = _current_rss_mb()
+    t = time.perf_counter()
+    lex = load_lexical(out, lexical)
+    den = DenseIndex.load(out / "dense.faiss", enc.dim, nprobe=nprobe)
+    report = {"open_s": round(time.perf_counter() - t, 3), "encoder_backend": enc.backend}
+    timings, qvecs = _time_queries(lex, den, enc, json.loads((out / "queries.json").read_text()))
     for name, ts in timings.items():
         ms = [x * 1000 for x in ts]
         report[f"{name}_p50_ms"] = round(percentile(ms, 50), 2)
@@ -178,24 +209,9 @@ def serve(out: Path, lexical: str, nprobe: int | None) -> dict:
         report["ivf_lists"], report["nprobe"] = den.index.nlist, den.index.nprobe
     report["serve_rss_mb"] = round(_current_rss_mb())
     report["serve_rss_index_mb"] = round(_current_rss_mb() - base_rss)  # beyond the loaded model
-    new_id = 10**12
-    t = time.perf_counter()
-    lex.add([new_id, new_id + 1], [tokenize("A new document about tantivy and faiss."), ["extra"]])
-    den.add([new_id, new_id + 1], np.stack([qvecs[0], qvecs[1]]))
-    report["add_document_s"] = round(time.perf_counter() - t, 3)
-    t = time.perf_counter()
-    lex.remove({new_id, new_id + 1})
-    den.remove({new_id, new_id + 1})
-    report["remove_document_s"] = round(time.perf_counter() - t, 3)
+    report.update(_update_costs(lex, den, qvecs))
     # Last: the exact scan reads every vector, which would count in the memory above.
-    vecs = np.load(out / "vectors.npy", mmap_mode="r")
-    if den.approximate:
-        _, exact = faiss.knn(np.stack(qvecs), np.asarray(vecs), 10, metric=faiss.METRIC_INNER_PRODUCT)
-        got = [list(den.search(v, 10)) for v in qvecs]
-        report["dense_recall_at_10"] = round(float(np.mean(
-            [len(set(g) & set(e.tolist())) / 10 for g, e in zip(got, exact)])), 4)
-    else:
-        report["dense_recall_at_10"] = 1.0
+    report["dense_recall_at_10"] = _recall(den, out, qvecs)
     return report
 
 

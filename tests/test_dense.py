@@ -81,3 +81,29 @@ def test_ivf_index_finds_what_the_exact_scan_finds(tmp_path):
     finally:
         qa.dense.AUTO_IVF_VECTORS = old
     assert auto.approximate and len(auto) == 4000
+
+
+def test_onnx_encoder_gives_torch_vectors(encoder):
+    from qa.dense import Encoder
+
+    assert encoder.backend == "onnx"
+    torch_enc = Encoder(encoder.name, backend="torch")
+    texts = ["Who founded 01.AI?", "word " * 400, "Ernie Bot has 100 million users.", "é ü 中文"]
+    cos = (encoder.encode(texts) * torch_enc.encode(texts)).sum(axis=1)
+    assert cos.min() >= 0.99  # measured 0.9999996
+
+
+def test_encoder_falls_back_to_torch_when_onnx_cannot_run(monkeypatch, tmp_path):
+    import qa.onnx_encoder
+    from qa.dense import Encoder
+    from qa.errors import QAError
+
+    def broken(*a, **k):
+        raise OSError("read-only cache")
+
+    monkeypatch.setattr(qa.onnx_encoder, "export", broken)
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "empty"))
+    enc = Encoder("all-MiniLM-L6-v2")
+    assert enc.backend == "torch" and enc.encode(["hello"]).shape == (1, 384)
+    with pytest.raises(QAError, match="ONNX"):
+        Encoder("all-MiniLM-L6-v2", backend="onnx")
