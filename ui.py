@@ -33,7 +33,15 @@ mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
 .qa-meta { color: #666; font-size: 0.85em; }
 .qa-passage { border: 1px solid #ddd; border-radius: 6px; padding: 8px; margin-bottom: 8px; }
 .qa-notfound { color: #a61e4d; font-weight: 600; }
+.qa-conf { border-radius: 4px; padding: 0 5px; font-size: 0.85em; color: #fff; cursor: help; }
+.qa-conf-high { background: #2b8a3e; } .qa-conf-medium { background: #e67700; }
+.qa-conf-low { background: #868e96; }
+.qa-cite { font-weight: 600; }
 """
+# Confidence at or above HIGH reads "high"; within MEDIUM_MARGIN of the abstention threshold it
+# reads "low", as such answers are nearly withheld.
+HIGH = 0.75
+MEDIUM_MARGIN = 0.15
 
 
 def _e(text: str) -> str:
@@ -103,26 +111,64 @@ def render_reply(service: Service, reply) -> str:
     )
     return (
         f'<div class="qa-answer"><strong>{_e(a.text)}</strong> '
-        f'<span class="qa-meta">confidence {a.score:.2f}</span></div>'
+        f'{confidence_badge(a.score, service.threshold())}</div>'
         f'<blockquote class="qa-sentence">{mark_html(sentence, marks)}</blockquote>'
         f'<div class="qa-meta">Sources ({len(a.sources)}):</div><ol class="qa-cites">{cites}</ol>'
-        f"{searched}"
+        f"{other_answers(service, reply)}{searched}"
     )
+
+
+def confidence_level(score: float, threshold: float) -> str:
+    if score >= max(HIGH, threshold):
+        return "high"
+    return "medium" if score >= threshold + MEDIUM_MARGIN else "low"
+
+
+def confidence_badge(score: float, threshold: float) -> str:
+    """A labelled, coloured confidence with a tooltip that says what it means."""
+    level = confidence_level(score, threshold)
+    tip = (f"How sure the reader is that this span answers the question, from 0 to 1. Answers "
+           f"under {threshold:.2f} are withheld; 'low' means close to that line.")
+    return (f'<span class="qa-conf qa-conf-{level}" title="{_e(tip)}">{level} confidence</span> '
+            f'<span class="qa-meta">{score:.2f}</span>')
+
+
+def other_answers(service: Service, reply) -> str:
+    """Runner-up answers close to the best one, each with its source."""
+    a, docs = reply.answer, service.retriever.documents
+    close = [o for o in reply.alternatives if o.score >= max(service.threshold(), 0.5 * a.score)][:2]
+    if not close:
+        return ""
+    items = "".join(f"<li>{_e(o.text)} <span class='qa-meta'>({_e(docs[o.doc_id].citation())}, "
+                    f"{o.score:.2f})</span></li>" for o in close)
+    return f'<div class="qa-meta qa-others">Other possible answers:</div><ul class="qa-others">{items}</ul>'
+
+
+def render_corpus(service: Service) -> str:
+    """What the page knows, shown before any question: each document's citation."""
+    docs = service.documents()
+    items = "".join(f"<li>{_e(d['citation'])}</li>" for d in docs[:30])
+    more = f"<li>… and {len(docs) - 30} more</li>" if len(docs) > 30 else ""
+    return (f"<div class='qa-corpus'><p><strong>This corpus holds {len(docs)} document"
+            f"{'s' if len(docs) != 1 else ''}:</strong></p><ul>{items}{more}</ul>"
+            "<p class='qa-meta'>Ask a question to see its sources here.</p></div>")
 
 
 def render_sources(service: Service, reply) -> str:
     """The sources panel: top passages with the answer and query terms highlighted."""
     if reply is None:
-        return "<p class='qa-meta'>Ask a question to see its sources.</p>"
+        return render_corpus(service)
     parts = []
     if reply.answer is None:
         parts.append("<p class='qa-notfound'>Not found in the corpus — closest passages:</p>")
     for i, p in enumerate(reply.passages, start=1):
         body = mark_html(p.text, p.highlights, term_spans(p.text, reply.search_text))
+        doc = service.retriever.documents.get(p.doc_id)
+        cite = doc.citation() if doc is not None else p.title
         parts.append(
-            f'<div class="qa-passage"><div class="qa-meta">#{i} · score {p.score:.3f} · '
-            f"{_e(p.title)} [{_e(p.doc_id)} {p.start}–{p.end}]</div>"
-            f"<div>{body}</div></div>"
+            f'<div class="qa-passage"><div class="qa-cite">{i}. {_e(cite)}</div>'
+            f"<div>{body}</div><div class='qa-meta'>score {p.score:.3f} · {_e(p.doc_id)} · "
+            f"characters {p.start}–{p.end}</div></div>"
         )
     return "".join(parts)
 

@@ -147,7 +147,7 @@ class Assistant:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
         answers = group_answers(self.reader.read(asked, hits)) if hits else []
         t2 = time.perf_counter()
-        best = answers[0] if answers and answers[0].score >= self._limit(threshold) else None
+        best = answers[0] if answers and answers[0].score >= self.threshold(threshold) else None
         return Reply(
             question=original,
             query=query,
@@ -164,7 +164,7 @@ class Assistant:
         speller = self.speller()
         return speller.correct(question) if speller else (question, ())
 
-    def _limit(self, threshold: float | None) -> float:
+    def threshold(self, threshold: float | None = None) -> float:
         """The abstention threshold: the caller's, the config's, else the reader's own."""
         if threshold is None:
             threshold = self.config.abstain_threshold

@@ -331,7 +331,7 @@ def _bench_scale(sizes, lexical, dense_kind, nprobe, json_out) -> None:
               help="Benchmark the retrieval stores at N synthetic chunks instead (repeatable).")
 @click.option("--lexical", type=click.Choice(["auto", "rank-bm25", "tantivy"]), default="auto")
 @click.option("--dense", "dense_kind", type=click.Choice(["auto", "exact", "ivf"]), default="auto")
-@click.option("--nprobe", type=int, default=None, help="IVF lists searched (default: an eighth).")
+@click.option("--nprobe", type=int, default=None, help="IVF lists searched (default: half, at most 512).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the --scale figures as JSON.")
 def bench(corpus, questions, repeat, scale, lexical, dense_kind, nprobe, json_out) -> None:

@@ -64,8 +64,8 @@ class ChunkConfig:
 
 
 # Dense search: "exact" (a flat scan), "ivf" (approximate, nprobe lists searched) or "auto":
-# exact until the corpus passes qa.dense.AUTO_IVF_VECTORS chunks. nprobe None: an eighth of
-# the IVF lists (qa.dense.auto_nprobe).
+# exact until the corpus passes qa.dense.AUTO_IVF_VECTORS chunks. nprobe None: half the IVF
+# lists, at most 512 (qa.dense.auto_nprobe).
 # BM25 engines: rank-bm25 (reference, in memory), tantivy (on disk, for large corpora), or
 # "auto": rank-bm25 until the corpus passes qa.lexical.AUTO_TANTIVY_CHUNKS chunks.
 LEXICAL_ENGINES = ("auto", "rank-bm25", "tantivy")

@@ -33,7 +33,17 @@ def term_spans(text: str, query: str) -> list[Span]:
     """Where the query's terms occur in ``text`` (same tokenizer as BM25, so "founded"
     matches "founding")."""
     terms = set(tokenize(query))
-    return merge_spans(Span(t.start, t.end) for t in tokenize_spans(text) if t.term in terms)
+    return merge_spans(Span(t.start, t.end) for t in tokenize_spans(text)
+                       if t.term in terms and _whole_word(text, t.start, t.end))
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """A part of a dotted name is not a word of its own: "AI" in "01.AI" or "com" in "JD.com"
+    is not highlighted for "AI" (the part of "Beijing-based" before the hyphen still is)."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before == "." and start > 1 and text[start - 2].isalnum()) and not (
+        after == "." and end + 1 < len(text) and text[end + 1].isalnum())
 
 
 def mark_text(text: str, spans: Sequence[Span], open_: str = "[[", close: str = "]]") -> str:

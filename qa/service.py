@@ -181,6 +181,10 @@ class Service:
     def retriever(self) -> Retriever:
         return self.assistant.retriever
 
+    def threshold(self) -> float:
+        """The confidence below which answers are withheld."""
+        return self.assistant.threshold()
+
     def documents(self) -> list[dict]:
         """Indexed documents for display: id, title, citation, size, uploaded or seed."""
         return [

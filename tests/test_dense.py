@@ -68,7 +68,7 @@ def test_ivf_index_finds_what_the_exact_scan_finds(tmp_path):
     assert recall >= 0.9
     ivf.remove({1000, 1001})
     assert len(ivf) == 3998 and 1000 not in ivf.search(v[0], 10)
-    assert ivf.scores_for(v[5], [1005])[1005] == pytest.approx(1.0, abs=1e-5)
+    assert ivf.scores_for(v[5], [1005])[1005] == pytest.approx(1.0, abs=1e-2)  # 8-bit vectors
     ivf.save(tmp_path / "ivf.faiss")
     back = DenseIndex.load(tmp_path / "ivf.faiss", 32, nprobe=48)
     assert back.approximate and back.search(v[7], 3) == ivf.search(v[7], 3)

@@ -43,3 +43,11 @@ def test_term_spans_empty(query):
 def test_term_spans_match_stems():
     text = "It was founded in 2021."
     assert [text[s.start : s.end] for s in term_spans(text, "founding year")] == ["founded"]
+
+
+def test_query_terms_light_up_whole_words_only():
+    from qa.highlight import term_spans
+
+    text = "Beijing-based unicorn 01.AI is an AI firm; JD.com too. End with AI."
+    found = [(s.start, text[s.start : s.end]) for s in term_spans(text, "Is AI from Beijing or JD.com?")]
+    assert found == [(0, "Beijing"), (34, "AI"), (43, "JD.com"), (64, "AI")]

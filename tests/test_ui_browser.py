@@ -97,8 +97,23 @@ def bot_count(page) -> int:
     return page.locator("#chat .message.bot, #chat [data-testid='bot']").count()
 
 
+def test_page_shows_its_corpus_before_any_question(page):
+    overview = page.locator("#sources .qa-corpus")
+    overview.wait_for(timeout=10_000)
+    text = overview.inner_text()
+    assert "This corpus holds 5 documents" in text
+    assert "China approves first batch of large language models of 2024 — South China Morning Post" in text
+    assert "efa03a2983bcb19c" not in text  # titles, not hash ids
+
+
 def test_answer_highlight_follow_up_abstain_and_upload(page, tmp_path):
     msg = ask(page, "Who founded 01.AI?", bot_count(page))
+    badge = msg.locator(".qa-conf")
+    assert badge.inner_text() in ("high confidence", "medium confidence", "low confidence")
+    assert "withheld" in badge.get_attribute("title")
+    header = page.locator("#sources .qa-passage .qa-cite").first.inner_text()
+    assert header.startswith("1. ") and "efa03a" not in header
+    assert "01.<mark" not in page.locator("#sources").inner_html()  # "AI" of "01.AI" is not a word
     msg.locator("mark.answer").first.wait_for(timeout=10_000)
     assert "Lee Kai-fu" in msg.locator("mark.answer").first.inner_text()
     assert "South China Morning Post" in msg.inner_text()
