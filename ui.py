@@ -317,10 +317,11 @@ def build_ui(service: Service) -> gr.Blocks:
 
 def create_app(service: Service):
     """The FastAPI app: HTTP API under /api, the Gradio UI at /."""
-    from qa.service import MAX_UPLOAD_BYTES, BodyLimit, SecurityHeaders
+    from qa.service import MAX_UPLOAD_BYTES, BodyLimit, LoadShedder, SecurityHeaders
 
     app = create_api(service)
     app.add_middleware(BodyLimit)
+    app.add_middleware(LoadShedder)
     app.add_middleware(SecurityHeaders)
     demo = build_ui(service)
     app = gr.mount_gradio_app(app, demo, path="/", css=CSS, max_file_size=MAX_UPLOAD_BYTES)

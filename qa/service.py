@@ -130,14 +130,50 @@ class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send, limit: int) -> None:
+async def _json_error(send, status: int, message: str, extra=()) -> None:
     import json as _json
 
-    body = _json.dumps({"error": f"request body too large; the limit is {limit // 1024} KB"}).encode()
-    await send({"type": "http.response.start", "status": 413,
+    body = _json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *extra]})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _too_large(send, limit: int) -> None:
+    await _json_error(send, 413, f"request body too large; the limit is {limit // 1024} KB")
+
+
+class LoadShedder:
+    """ASGI middleware: at most ``active`` API requests run at once (more only slow each other
+    down on a few cores), at most ``waiting`` wait for a turn, and the rest get 503 with
+    ``Retry-After`` at once, so overload never grows an unbounded queue."""
+
+    def __init__(self, app, active: int = 4, waiting: int = 64, prefix: str = "/api/") -> None:
+        self.app = app
+        self.active, self.max_waiting, self.prefix = active, waiting, prefix
+        self.waiting = 0
+        self._slots = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        import asyncio
+
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.active)
+        if self._slots.locked() and self.waiting >= self.max_waiting:
+            return await _json_error(send, 503, "the server is busy; retry in a second",
+                                     [(b"retry-after", b"1")])
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
 
 
 class Service:

@@ -227,3 +227,30 @@ def test_a_bad_corpus_file_is_skipped_and_reported(tmp_path, encoder):
     assert len(service.retriever.documents) == 5
     health = TestClient(ui.create_app(service)).get("/api/health").json()
     assert {f["name"] for f in health["skipped_files"]} == {"empty.txt", "broken.pdf"}
+
+
+def test_overload_gets_503_with_retry_after_not_an_unbounded_queue():
+    import asyncio
+
+    import httpx
+
+    from qa.service import LoadShedder
+
+    async def slow(scope, receive, send):
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = LoadShedder(slow, active=1, waiting=1)
+
+    async def burst():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await asyncio.gather(*(c.post("/api/ask") for _ in range(4)), c.get("/other"))
+
+    *api, other = asyncio.run(burst())
+    codes = sorted(r.status_code for r in api)
+    assert codes == [200, 200, 503, 503]  # one running, one waiting, the rest turned away
+    busy = next(r for r in api if r.status_code == 503)
+    assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["error"]
+    assert other.status_code == 200  # the page is never shed
+    assert app.waiting == 0
