@@ -62,9 +62,9 @@ class Encoder:
         self._onnx = None
         backend = backend or os.environ.get("QA_ENCODER_BACKEND", "auto")
         if backend in ("auto", "onnx") and name in _PACKAGED_NAMES:
-            # The packaged model runs on ONNX Runtime (qa.onnx_encoder): same vectors, 4x faster.
+            # The packaged model runs on ONNX Runtime (qa.onnx_models): same vectors, 4x faster.
             try:
-                from qa.onnx_encoder import OnnxEncoder
+                from qa.onnx_models import OnnxEncoder
 
                 self._onnx = OnnxEncoder(Path(resolve_model(name)))
                 self.dim, self.backend = self._onnx.dim, "onnx"

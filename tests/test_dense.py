@@ -94,14 +94,14 @@ def test_onnx_encoder_gives_torch_vectors(encoder):
 
 
 def test_encoder_falls_back_to_torch_when_onnx_cannot_run(monkeypatch, tmp_path):
-    import qa.onnx_encoder
+    import qa.onnx_models
     from qa.dense import Encoder
     from qa.errors import QAError
 
     def broken(*a, **k):
         raise OSError("read-only cache")
 
-    monkeypatch.setattr(qa.onnx_encoder, "export", broken)
+    monkeypatch.setattr(qa.onnx_models, "export", broken)
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "empty"))
     enc = Encoder("all-MiniLM-L6-v2")
     assert enc.backend == "torch" and enc.encode(["hello"]).shape == (1, 384)

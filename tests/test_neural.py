@@ -68,3 +68,22 @@ def test_type_fit(kind, expected, label, fit):
     from qa.neural import type_fit
 
     assert type_fit(kind, expected, label) == fit
+
+
+def test_shipped_reader_on_onnx_reads_as_torch_does(seed_retriever, monkeypatch):
+    import numpy as np
+
+    from qa.neural import ModelReader
+
+    onnx = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    assert onnx._onnx is not None
+    monkeypatch.setenv("QA_READER_BACKEND", "torch")
+    torch_reader = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    assert torch_reader._onnx is None
+    for q in ("Who founded 01.AI?", "When did the interim regulation take effect?",
+              "What is the capital of France?"):
+        hits = seed_retriever.search(q, k=5)
+        a, b = onnx.guesses(q, hits), torch_reader.guesses(q, hits)
+        assert [(g.passage, g.start, g.end) for g in a] == [(g.passage, g.start, g.end) for g in b]
+        assert np.allclose([g.margin for g in a], [g.margin for g in b], atol=1e-3)
+        assert [x.text for x in onnx.read(q, hits)[:3]] == [x.text for x in torch_reader.read(q, hits)[:3]]
