@@ -222,19 +222,10 @@ class DenseIndex:
         k = min(k, len(self))
         if k <= 0:
             return {}
-        import faiss
-
-        threads = faiss.omp_get_max_threads()
         if self.approximate:
             self.index.nprobe = self.nprobe or auto_nprobe(self.index.nlist)
             self.index.parallel_mode = 1  # one query's lists scanned on every core
-        else:
-            # A flat scan of one query gains nothing from threads, and waking them costs ms.
-            faiss.omp_set_num_threads(1)
-        try:
-            scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
-        finally:
-            faiss.omp_set_num_threads(threads)
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
 
     def scores_for(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:

@@ -25,7 +25,7 @@ from qa.labels import Label
 from qa.answers import span_answer
 from qa.config import ReaderConfig
 from qa.span_model import (
-    META_FILE, SHIPPED_MODEL_DIR, SpanGuess, best_span, is_shipped_form, load_model, pad_batch,
+    META_FILE, SHIPPED_MODEL_DIR, SpanGuess, base_model_dir, best_span, is_shipped_form, load_model, pad_batch,
     tokenizer_for, windows,
 )
 from qa.types import Answer, Document, Explanation, Hit, Span
@@ -204,7 +204,7 @@ class ModelReader:
         try:
             from qa.onnx_models import OnnxSpanModel
 
-            return OnnxSpanModel(self.model, Path(source))
+            return OnnxSpanModel(self.model, Path(source), base_model_dir() / "model.safetensors")
         except Exception as exc:  # no onnxruntime, export failed, read-only cache...
             log.warning("reader model on torch: ONNX Runtime unavailable (%s: %s)", type(exc).__name__, exc)
             return None

@@ -149,12 +149,9 @@ class OnnxSpanModel:
     start and end logits and the last layer's [CLS] vector of each window, as the torch model
     does. Exported from the loaded torch model on first use, cached by the weights' stamp."""
 
-    def __init__(self, torch_model, model_dir: Path) -> None:
-        from qa.dense import packaged_model_path
-
-        base = packaged_model_path()
-        stamp = _fingerprint(model_dir / "model.safetensors", model_dir / "reader.json",
-                             base / "model.safetensors")
+    def __init__(self, torch_model, model_dir: Path, base_weights: Path) -> None:
+        # The shipped model takes its word embeddings from the packaged encoder's weights.
+        stamp = _fingerprint(model_dir / "model.safetensors", model_dir / "reader.json", base_weights)
         path = cache_dir() / "readers" / f"{model_dir.name}-{stamp}.onnx"
         if not path.exists():
             log.info("exporting the reader model to ONNX (once): %s", path)

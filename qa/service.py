@@ -145,13 +145,17 @@ async def _too_large(send, limit: int) -> None:
 
 
 class LoadShedder:
-    """ASGI middleware: at most ``active`` API requests run at once (more only slow each other
-    down on a few cores), at most ``waiting`` wait for a turn, and the rest get 503 with
+    """ASGI middleware: at most ``active`` API requests run at once (default: one per core; more
+    only slow each other down), at most ``waiting`` wait for a turn, and the rest get 503 with
     ``Retry-After`` at once, so overload never grows an unbounded queue."""
 
-    def __init__(self, app, active: int = 4, waiting: int = 64, prefix: str = "/api/") -> None:
+    def __init__(self, app, active: int | None = None, waiting: int = 64, prefix: str = "/api/") -> None:
+        import os
+
         self.app = app
-        self.active, self.max_waiting, self.prefix = active, waiting, prefix
+        # One request per core: the readers' models use every core already.
+        self.active = active or int(os.environ.get("QA_MAX_ACTIVE", 0)) or (os.cpu_count() or 2)
+        self.max_waiting, self.prefix = waiting, prefix
         self.waiting = 0
         self._slots = None
 

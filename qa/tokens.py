@@ -12,6 +12,8 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
+import threading
+
 import snowballstemmer
 from lemminflect import getAllLemmas
 from spacy.lang.en.stop_words import STOP_WORDS as _SPACY_STOP_WORDS
@@ -30,7 +32,9 @@ STOP_WORDS = frozenset(w for w in _SPACY_STOP_WORDS if w not in _KEEP) | {"s", "
 _TOKEN = re.compile(r"\w+(?:[.'’\-]\w+)*", re.UNICODE)
 _SPLIT = re.compile(r"[.\-]")
 _PART = re.compile(r"\w+")
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its word in the object while it works: one per thread, or two
+# requests stemming at once corrupt each other (an IndexError under load).
+_stemmers = threading.local()
 
 # Saved indexes record this; a change in how text becomes terms needs a rebuild.
 TOKENIZER_VERSION = 2
@@ -51,7 +55,10 @@ def normalize(text: str) -> str:
 
 @functools.lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -51,3 +51,15 @@ def test_lemma_of_irregular_forms(word, base):
 def test_irregular_forms_share_terms():
     assert tokenize("the United States held 50%") == tokenize("the United States hold 50%")
     assert set(tokenize("Who founded it?")) & set(tokenize("which was founded in 2021"))
+
+
+def test_stemming_is_safe_across_threads():
+    # One shared Snowball stemmer failed under load (IndexError from two requests at once).
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.tokens import stem
+
+    words = [f"{w}{i}ing" for i in range(4000) for w in ("approv", "found", "regulat")]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(stem.__wrapped__, words))
+    assert got == [stem.__wrapped__(w) for w in words]
