@@ -237,6 +237,27 @@ def ask_handler(service: Service):
     return ask
 
 
+def search_handler(service: Service):
+    def search(query: str, k: int = 5, mode: str = "hybrid") -> list[dict]:
+        """The top passages for a query, as ``qa search --json``."""
+        from qa.presentation import hit_json
+
+        try:
+            return [hit_json(service.retriever, h) for h in service.retriever.search(query, k=int(k), mode=mode)]
+        except QAError as exc:
+            raise gr.Error(str(exc)) from None
+
+    return search
+
+
+def documents_handler(service: Service):
+    def documents() -> list[dict]:
+        """The indexed documents: id, title, citation, size, and whether uploaded."""
+        return service.documents()
+
+    return documents
+
+
 def upload_handler(service: Service):
     """The upload event: only files that came through the page's upload are indexed."""
 
@@ -299,6 +320,8 @@ def build_ui(service: Service) -> gr.Blocks:
         send.click(respond, inputs, outputs, api_name="chat")
 
         gr.api(ask_handler(service), api_name="ask")
+        gr.api(search_handler(service), api_name="search")
+        gr.api(documents_handler(service), api_name="documents")
         box.submit(respond, inputs, outputs, api_name=False)
         clear.click(lambda: ([], render_sources(service, None)), None,
                     [chat, sources], api_name=False)

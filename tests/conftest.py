@@ -84,3 +84,48 @@ def model_assistant(seed_retriever):
     bot = Assistant(seed_retriever, ReaderConfig(reader="trained"))
     assert bot.reader.name == "trained", "the shipped reader model did not load"
     return bot
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A real `qa serve` on a copy of the seeds, on a free loopback port; yields its URL."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path_factory.mktemp("live")
+    corpus = root / "seeds"
+    shutil.copytree(SEEDS, corpus)
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--corpus", str(corpus),
+         "--index", str(root / "index")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "api/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited: {proc.stdout.read()}")
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("server did not start in 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)

@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -22,40 +16,9 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
     pytest.skip("Debian chromium is not installed (make test installs it)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser")
-    corpus = root / "seeds"
-    shutil.copytree(SEEDS, corpus)
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--corpus", str(corpus),
-         "--index", str(root / "index")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "api/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {proc.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("server did not start in 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+def server(live_server):
+    return live_server
 
 
 @pytest.fixture(scope="module")

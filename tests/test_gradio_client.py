@@ -1,0 +1,31 @@
+"""The README's gradio_client example, run against a real server."""
+from __future__ import annotations
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    return gradio_client.Client(live_server, verbose=False)
+
+
+def test_readme_conversation_example(client):
+    r = client.predict("Who founded Frontis.AI?", [], api_name="/ask")
+    assert r["answer"] == "Zhou Bowen" and r["citations"]
+    r = client.predict("In what year was it founded?", r["history"], api_name="/ask")
+    assert (r["query"], r["answer"]) == ("In what year was Frontis.AI founded?", "2021")
+    assert [m["role"] for m in r["history"]] == ["user", "assistant", "user", "assistant"]
+
+
+def test_search_and_documents_endpoints(client):
+    hits = client.predict("ThreatBook XGPT", 3, "hybrid", api_name="/search")
+    assert len(hits) == 3 and {"doc_id", "text", "start", "end", "score"} <= set(hits[0])
+    docs = client.predict(api_name="/documents")
+    assert len(docs) == 5 and all(d["citation"] and not d["uploaded"] for d in docs)
+
+
+def test_errors_reach_the_client_as_messages(client):
+    with pytest.raises(Exception, match="empty|question"):
+        client.predict("   ", [], api_name="/ask")
