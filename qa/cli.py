@@ -80,7 +80,7 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     import time
 
     from qa import store
-    from qa.documents import scan_folder
+    from qa.documents import corpus_stats, scan_folder
     from qa.retriever import Retriever
 
     corpus = corpus or default_corpus()
@@ -88,12 +88,14 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     t0 = time.perf_counter()
     store.check_not_inside(index_dir, corpus)
     store.check_target(index_dir)
+    stats = corpus_stats(corpus)  # before reading, so a file changed meanwhile is seen next time
     docs, skipped = scan_folder(corpus)
     if rebuild:
         r = Retriever.from_documents(docs)
+        r.corpus_stats = stats
         r.save(index_dir)
     else:
-        r = Retriever.open(index_dir, docs)
+        r = Retriever.open(index_dir, docs, folder_stats=stats)
     click.echo(
         f"index {index_dir}: {len(r.documents)} documents, {len(r.chunks)} chunks "
         f"({time.perf_counter() - t0:.1f} s)"

@@ -263,8 +263,13 @@ class Retriever:
         config: RetrieverConfig | None = None,
         *,
         encoder: Encoder | None = None,
+        folder_stats: dict[str, list[int]] | None = None,
     ) -> "Retriever":
         """Load the index in ``directory``, building or updating it to match ``corpus``.
+
+        ``folder_stats`` (:func:`qa.documents.corpus_stats`, taken before reading) says which
+        folder a list of documents was read from, so a later open of that folder reads nothing
+        when nothing changed.
 
         A missing index is built. An index built with other index settings or another model
         is rebuilt. Added, removed or changed documents are updated incrementally. The result
@@ -276,7 +281,7 @@ class Retriever:
             store.check_not_inside(directory, folder)
         store.check_target(directory)
         # Taken before any file is read, so a file changed during the read is seen next time.
-        stats = corpus_stats(folder) if folder is not None else None
+        stats = corpus_stats(folder) if folder is not None else folder_stats
         config = config or RetrieverConfig()
         read: list[Document] = []
 
@@ -302,17 +307,23 @@ class Retriever:
                 or not manifest.get("checksums")):  # other settings, or saved before checksums
             return build("index settings changed")
         r = cls.load(directory, encoder=encoder, config=config)
-        if stats is not None and stats == r.corpus_stats:
+        if folder is not None and stats == r.corpus_stats:
             return r  # no file changed size or time: nothing read
-        changed = r.sync(documents())
-        if changed or stats != r.corpus_stats:
-            if changed:
-                log.info("corpus changed; index updated in %s", directory)
-            r.corpus_stats = stats
-            try:
-                r.save(directory)
-            except IndexError_ as exc:
-                # A read-only index still answers: from the corpus as it is now, unsaved.
-                log.warning("the corpus changed but the index could not be saved (%s); "
-                            "answering from the updated index in memory", exc)
+        # A list of documents is always synced: it is what the caller holds (the server's:
+        # corpus and uploads); its folder's stats are only recorded.
+        r._sync_and_save(directory, documents(), stats)
         return r
+
+    def _sync_and_save(self, directory: Path, docs: Sequence[Document], stats) -> None:
+        changed = self.sync(docs)
+        if not changed and (stats is None or stats == self.corpus_stats):
+            return
+        if changed:
+            log.info("corpus changed; index updated in %s", directory)
+        self.corpus_stats = stats if stats is not None else self.corpus_stats
+        try:
+            self.save(directory)
+        except IndexError_ as exc:
+            # A read-only index still answers: from the corpus as it is now, unsaved.
+            log.warning("the corpus changed but the index could not be saved (%s); "
+                        "answering from the updated index in memory", exc)

@@ -16,7 +16,9 @@ from pathlib import Path
 from qa import store
 from qa.assistant import Assistant
 from qa.config import ReaderConfig
-from qa.documents import SUPPORTED_SUFFIXES, corpus_files, load_file, load_folder, scan_folder
+from qa.documents import (
+    SUPPORTED_SUFFIXES, corpus_files, corpus_stats, load_file, load_folder, scan_folder,
+)
 from qa.errors import CorpusError, IndexError_, QAError
 from qa.paths import default_corpus, default_index
 from qa.retriever import Retriever
@@ -197,6 +199,7 @@ class Service:
         store.check_not_inside(self.index, self.corpus)
         store.check_not_inside(self.uploads, self.corpus)
         store.check_target(self.index)
+        stats = corpus_stats(self.corpus)
         docs, self.skipped = scan_folder(self.corpus)
         if any(d.doc_id.startswith(UPLOAD_PREFIX) for d in docs):
             raise CorpusError(f"corpus file names must not start with {UPLOAD_PREFIX!r}: "
@@ -209,7 +212,7 @@ class Service:
             except CorpusError as exc:
                 log.warning("no upload could be loaded: %s", exc)
         try:
-            retriever = Retriever.open(self.index, docs)
+            retriever = Retriever.open(self.index, docs, folder_stats=stats)
         except IndexError_ as exc:
             # The corpus is here, so a damaged index costs a rebuild, not an outage.
             log.warning("%s; rebuilding the index from %s", exc, self.corpus)

@@ -239,3 +239,13 @@ class TestOpen:
         (tiny_folder / "apples.txt").write_text("Pears grow in orchards too.")
         r = Retriever.open(idx, tiny_folder, encoder=encoder)
         assert len(reads) == 2 and "Pears" in r.documents["apples"].text
+
+    def test_a_document_list_is_always_synced_and_records_its_folder(self, tiny_folder, tmp_path, encoder):
+        from qa.documents import corpus_stats, load_folder
+
+        idx, stats = tmp_path / "idx", corpus_stats(tiny_folder)
+        docs = load_folder(tiny_folder)
+        Retriever.open(idx, docs, encoder=encoder, folder_stats=stats)
+        # The same folder stats, fewer documents (an upload deleted): the list wins.
+        r = Retriever.open(idx, docs[:2], encoder=encoder, folder_stats=stats)
+        assert len(r.documents) == 2 and r.corpus_stats == stats

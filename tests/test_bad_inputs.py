@@ -1,0 +1,113 @@
+"""The bad-input catalogue: every odd question and file gets a clean answer or a clean refusal
+(4xx, or a non-zero exit with a message), never a traceback, and never changes the saved index."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from tests.conftest import SEEDS
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+QUESTIONS = {
+    "empty": "",
+    "blank": "   \n\t ",
+    "huge": "Who founded 01.AI? " * 400,
+    "nul": "Who\x00 founded 01.AI?",
+    "only nul": "\x00\x00\x00",
+    "control": "Who\x07 founded\x1b[31m 01.AI?",
+    "rtl override": "\u202eWho founded 01.AI?",
+    "arabic": "من أسس 01.AI؟",
+    "emoji": "😀🚀 who founded 01.AI? 🤖",
+    "only emoji": "😀😀😀",
+    "script": "<script>alert(1)</script>Who founded 01.AI?",
+    "markup only": "<b></b><i></i>",
+    "fullwidth": "Ｗｈｏ ｆｏｕｎｄｅｄ ０１．ＡＩ？",
+    "zero width": "Who\u200b founded\u200d 01.AI?",
+}
+
+
+def index_digest(index: Path) -> str:
+    h = hashlib.sha256()
+    root = index.resolve()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, encoder):
+    import ui
+    from qa.service import Service
+
+    root = tmp_path_factory.mktemp("bad")
+    shutil.copytree(SEEDS, root / "seeds")
+    service = Service(corpus=root / "seeds", index=root / "index")
+    return TestClient(ui.create_app(service)), root / "index"
+
+
+@pytest.mark.parametrize("name", sorted(QUESTIONS))
+def test_http_questions(served, name):
+    client, index = served
+    before = index_digest(index)
+    for path, body in (("/api/ask", {"question": QUESTIONS[name]}), ("/api/search", {"query": QUESTIONS[name]})):
+        r = client.post(path, json=body)
+        assert r.status_code == 200 or 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
+        assert "Traceback" not in r.text
+        if r.status_code != 200:
+            assert r.json().get("error")
+        elif path == "/api/ask":
+            assert "<script" not in (r.json().get("answer") or "")
+    assert index_digest(index) == before
+
+
+@pytest.mark.parametrize("name", ["empty", "nul", "huge", "rtl override", "script", "only emoji"])
+def test_cli_questions(served, name):
+    _, index = served
+    before = index_digest(index)
+    result = CliRunner().invoke(main, ["ask", QUESTIONS[name], "--index", str(index), "--corpus", str(index.parent / "seeds")])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, (KeyError, TypeError, AttributeError))
+    if result.exit_code:
+        assert "rror" in result.output  # "Error: ..." with the reason
+    assert index_digest(index) == before
+
+
+BAD_FILES = {
+    "zero.txt": b"",
+    "binary.txt": b"\x00\x01\x02\xff\xfe binary",
+    "latin1.txt": "Café crème, déjà vu, naïve façade.".encode("latin-1"),
+    "broken.pdf": b"%PDF-1.4 not really a pdf",
+    "script.html": b"<html><body><script>alert(1)</script><p>The kiwi is a bird of New Zealand.</p></body></html>",
+    "odd name ’✓ (1).md": b"# Odd\n\nA file with an odd name about tea.",
+    "-dash.txt": b"A file whose name starts with a dash, about coffee.",
+}
+
+
+def test_bad_corpus_files_are_skipped_or_read_cleanly(tmp_path, encoder):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    for name, data in BAD_FILES.items():
+        (corpus / name).write_bytes(data)
+    result = CliRunner().invoke(main, ["index", "--corpus", str(corpus), "--index", str(tmp_path / "index")])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    for bad in ("zero.txt", "binary.txt", "broken.pdf", "latin1.txt"):
+        assert f"skipped {bad}" in result.output
+    assert "convert it" in result.output  # a legacy encoding is refused with the fix
+    from qa.retriever import Retriever
+
+    r = Retriever.load(tmp_path / "index", encoder=encoder)
+    assert "alert(1)" not in r.documents["script"].text and "kiwi" in r.documents["script"].text
+    assert {"odd name ’✓ (1)", "-dash"} <= set(r.documents)
+    before = index_digest(tmp_path / "index")
+    again = CliRunner().invoke(main, ["ask", "What is the kiwi?", "--index", str(tmp_path / "index"),
+                                      "--corpus", str(corpus)])
+    assert again.exit_code == 0 and index_digest(tmp_path / "index") == before
