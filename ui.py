@@ -258,6 +258,18 @@ def documents_handler(service: Service):
     return documents
 
 
+def delete_handler(service: Service):
+    def delete(doc_id: str) -> list[dict]:
+        """Remove one uploaded document (``upload:<file name>``); returns the documents left."""
+        try:
+            service.delete(doc_id)
+        except QAError as exc:
+            raise gr.Error(str(exc)) from None
+        return service.documents()
+
+    return delete
+
+
 def upload_handler(service: Service):
     """The upload event: only files that came through the page's upload are indexed."""
 
@@ -322,6 +334,7 @@ def build_ui(service: Service) -> gr.Blocks:
         gr.api(ask_handler(service), api_name="ask")
         gr.api(search_handler(service), api_name="search")
         gr.api(documents_handler(service), api_name="documents")
+        gr.api(delete_handler(service), api_name="delete")
         box.submit(respond, inputs, outputs, api_name=False)
         clear.click(lambda: ([], render_sources(service, None)), None,
                     [chat, sources], api_name=False)

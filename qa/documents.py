@@ -195,7 +195,8 @@ def make_document(
         raise CorpusError(f"document {doc_id!r} has no text left after cleaning")
     published = _PUBLISHED.search(raw)
     byline = _BYLINE.search(raw)
-    first_line = text.split("\n", 1)[0].strip()
+    # A Markdown heading's marks are not part of the title ("# Notes" is "Notes").
+    first_line = text.split("\n", 1)[0].strip().lstrip("#").strip()
     return Document(
         doc_id=doc_id,
         text=text,

@@ -19,7 +19,7 @@ from qa.config import ReaderConfig
 from qa.documents import (
     SUPPORTED_SUFFIXES, corpus_files, corpus_stats, load_file, load_folder, scan_folder,
 )
-from qa.errors import CorpusError, IndexError_, QAError
+from qa.errors import CorpusError, IndexError_, InputError, QAError
 from qa.paths import default_corpus, default_index
 from qa.retriever import Retriever
 
@@ -269,7 +269,10 @@ class Service:
             staged = Path(tmp)
             try:
                 shutil.copyfile(path, staged)
-                doc = load_file(staged)
+                try:
+                    doc = load_file(staged)
+                except CorpusError as exc:  # said of the file the user sent, not our staging copy
+                    raise CorpusError(str(exc).replace(staged.name, name).replace(staged.stem, name)) from None
                 doc = replace(doc, doc_id=doc_id, path=str(self.uploads / name),
                               title=doc.title if doc.title != staged.stem else name)
                 fresh = Retriever.load(self.index, encoder=self.retriever.encoder)
@@ -280,6 +283,23 @@ class Service:
             finally:
                 staged.unlink(missing_ok=True)
         return doc_id
+
+    def delete(self, doc_id: str) -> None:
+        """Remove one uploaded document from the index and the uploads folder.
+
+        Raises:
+            InputError: the id names no uploaded document (corpus documents are removed from
+                the corpus folder instead).
+        """
+        if not doc_id.startswith(UPLOAD_PREFIX) or doc_id not in self.retriever.documents:
+            raise InputError(f"{doc_id!r} is not an uploaded document; the uploaded ones are: "
+                             f"{', '.join(d for d in self.retriever.documents if d.startswith(UPLOAD_PREFIX)) or 'none'}")
+        with self._lock:
+            fresh = Retriever.load(self.index, encoder=self.retriever.encoder)
+            fresh.remove_documents([doc_id])
+            fresh.save(self.index)
+            (self.uploads / doc_id[len(UPLOAD_PREFIX):]).unlink(missing_ok=True)
+            self.assistant = Assistant(fresh, self.reader_config)
 
     def reset(self) -> None:
         """Back to the seed corpus: uploaded documents are dropped from the index."""

@@ -29,3 +29,9 @@ def test_search_and_documents_endpoints(client):
 def test_errors_reach_the_client_as_messages(client):
     with pytest.raises(Exception, match="empty|question"):
         client.predict("   ", [], api_name="/ask")
+
+
+def test_delete_refuses_a_corpus_document(client):
+    with pytest.raises(Exception, match="not an uploaded document"):
+        client.predict("000_efa03a2983bcb19c", api_name="/delete")
+    assert len(client.predict(api_name="/documents")) == 5

@@ -254,3 +254,25 @@ def test_overload_gets_503_with_retry_after_not_an_unbounded_queue():
     assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["error"]
     assert other.status_code == 200  # the page is never shed
     assert app.waiting == 0
+
+
+def test_delete_one_upload_and_clean_upload_errors(fresh_service, tmp_path):
+    from qa.errors import CorpusError, InputError
+    from qa.retriever import Retriever
+
+    for name, text in (("tea.md", "# Green tea\n\nGreen tea comes from Camellia sinensis leaves."),
+                       ("coffee.txt", "Coffee beans are roasted seeds of Coffea plants.")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        fresh_service.add_file(tmp_path / name, name)
+    assert fresh_service.retriever.documents["upload:tea.md"].title == "Green tea"  # no "# "
+    fresh_service.delete("upload:tea.md")
+    assert "upload:tea.md" not in fresh_service.retriever.documents
+    assert "upload:coffee.txt" in fresh_service.retriever.documents
+    saved = Retriever.load(fresh_service.index, encoder=fresh_service.retriever.encoder)
+    assert "upload:tea.md" not in saved.documents and not (fresh_service.uploads / "tea.md").exists()
+    with pytest.raises(InputError, match="upload:coffee.txt"):
+        fresh_service.delete("000_efa03a2983bcb19c")  # a corpus document is not deleted here
+    (tmp_path / "empty.txt").write_text("   \n")
+    with pytest.raises(CorpusError) as err:
+        fresh_service.add_file(tmp_path / "empty.txt", "empty.txt")
+    assert "empty" in str(err.value) and "staging" not in str(err.value)
