@@ -28,7 +28,18 @@ _EXPORT_VERSION = 1  # bump when the exported graph changes
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa")
+    """``$QA_CACHE_DIR``, else ``~/.cache/qa``, else (a read-only home) a folder in the
+    system's temporary directory."""
+    if os.environ.get("QA_CACHE_DIR"):
+        return Path(os.environ["QA_CACHE_DIR"])
+    home = Path.home() / ".cache" / "qa"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if os.access(home, os.W_OK):
+            return home
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / f"qa-cache-{os.getuid()}"
 
 
 def _fingerprint(*files: Path) -> str:

@@ -107,3 +107,17 @@ def test_encoder_falls_back_to_torch_when_onnx_cannot_run(monkeypatch, tmp_path)
     assert enc.backend == "torch" and enc.encode(["hello"]).shape == (1, 384)
     with pytest.raises(QAError, match="ONNX"):
         Encoder("all-MiniLM-L6-v2", backend="onnx")
+
+
+def test_cache_falls_back_to_a_temporary_folder_when_home_is_read_only(monkeypatch, tmp_path):
+    import qa.onnx_models
+    from qa.onnx_models import cache_dir
+
+    monkeypatch.delenv("QA_CACHE_DIR", raising=False)
+    monkeypatch.setattr("pathlib.Path.home", lambda: tmp_path / "home")
+    assert cache_dir() == tmp_path / "home" / ".cache" / "qa"
+    monkeypatch.setattr(qa.onnx_models.os, "access", lambda path, mode: False)  # a read-only home
+    fallback = cache_dir()
+    assert not str(fallback).startswith(str(tmp_path / "home")) and "qa-cache" in fallback.name
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
