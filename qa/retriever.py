@@ -4,23 +4,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import platform
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from qa import __version__
 from qa import store
 from qa.annotate import Annotation, annotate
 from qa.chunking import chunk_document
-from qa.config import FusionMethod, RetrieverConfig, SearchMode, from_json, to_json
+from qa.config import FusionMethod, RetrieverConfig, SearchMode
 from qa.dense import DenseIndex, Encoder
 from qa.documents import corpus_fingerprint, corpus_stats, load_folder
 from qa.errors import IndexError_, InputError
 from qa.fusion import fuse, top_k
-from qa.lexical import LexicalIndex, load_lexical, new_lexical
+from qa.lexical import LexicalIndex, new_lexical
 from qa.query import clean_query
 from qa.tokens import tokenize
 from qa.types import Chunk, Document, Hit

@@ -8,7 +8,6 @@ of a place preposition in an anchor phrase) and gaps (the words between the ques
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
