@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --upgrade pip
 	# torch first, pinned: 2.13.0 is a local CPU wheel; an unpinned torch pulls CUDA packages.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[ui,eval,train,test]"
+	$(PIP) install -q -e ".[ui,eval,train,milvus,test]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -370,13 +370,13 @@ def create_app(service: Service):
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, corpus=None, index=None,
-          reader_config=None) -> None:
+          reader_config=None, retriever_config=None) -> None:
     import time
 
     import uvicorn
 
     t0 = time.perf_counter()
-    service = Service(corpus, index, reader_config)
+    service = Service(corpus, index, reader_config, retriever_config)
     app = create_app(service)
     print(f"ready in {time.perf_counter() - t0:.1f} s: http://{host}:{port}/", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

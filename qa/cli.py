@@ -62,20 +62,36 @@ def _index_opt(f):
     )(f)
 
 
+def _backend_opts(f):
+    f = click.option("--collection", default=None, help="Milvus collection (default qa_chunks).")(f)
+    f = click.option("--uri", default=None, help="Milvus URI, e.g. http://127.0.0.1:19530 "
+                     "(a token, if needed, in $QA_MILVUS_TOKEN).")(f)
+    return click.option("--backend", type=click.Choice(["embedded", "milvus"]), default=None,
+                        help="Where search runs: the index folder (default) or Milvus.")(f)
+
+
+def retriever_config(backend=None, uri=None, collection=None, **config):
+    """A RetrieverConfig from CLI options, or None when none was given (keep the index's)."""
+    from qa.config import RetrieverConfig
+
+    given = {k: v for k, v in dict(config, backend=backend, uri=uri, collection=collection).items()
+             if v is not None}
+    return RetrieverConfig(**given) if given else None
+
+
 def open_retriever(index_dir: Path | None, corpus: Path | None, **config):
     """The index in ``index_dir``, built or brought up to date with ``corpus``."""
-    from qa.config import RetrieverConfig
     from qa.retriever import Retriever
 
-    cfg = RetrieverConfig(**{k: v for k, v in config.items() if v is not None})
-    return Retriever.open(index_dir or default_index(), corpus or default_corpus(), cfg)
+    return Retriever.open(index_dir or default_index(), corpus or default_corpus(), retriever_config(**config))
 
 
 @main.command()
 @_corpus_opt
 @_index_opt
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch, even if up to date.")
-def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+@_backend_opts
+def index(corpus: Path | None, index_dir: Path | None, rebuild: bool, **backend) -> None:
     """Build or update the index of a corpus folder."""
     import time
 
@@ -90,12 +106,13 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     store.check_target(index_dir)
     stats = corpus_stats(corpus)  # before reading, so a file changed meanwhile is seen next time
     docs, skipped = scan_folder(corpus)
+    cfg = retriever_config(**backend)
     if rebuild:
-        r = Retriever.from_documents(docs)
+        r = Retriever.from_documents(docs, cfg)
         r.corpus_stats = stats
         r.save(index_dir)
     else:
-        r = Retriever.open(index_dir, docs, folder_stats=stats)
+        r = Retriever.open(index_dir, docs, cfg, folder_stats=stats)
     click.echo(
         f"index {index_dir}: {len(r.documents)} documents, {len(r.chunks)} chunks "
         f"({time.perf_counter() - t0:.1f} s)"
@@ -112,14 +129,15 @@ def index(corpus: Path | None, index_dir: Path | None, rebuild: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable hits.")
 @_corpus_opt
 @_index_opt
-def search(query, k, mode, fusion, as_json, corpus, index_dir) -> None:
+@_backend_opts
+def search(query, k, mode, fusion, as_json, corpus, index_dir, **backend) -> None:
     """Search the index for QUERY."""
     from qa.query import clean_query
 
     clean_query(query)  # fail fast, before loading any model
     if k < 1:
         raise click.ClickException(f"--k must be at least 1, got {k}")
-    r = open_retriever(index_dir, corpus)
+    r = open_retriever(index_dir, corpus, **backend)
     hits = r.search(query, k=k, mode=mode, fusion=fusion)
     if as_json:
         click.echo(json.dumps([hit_json(r, h) for h in hits], ensure_ascii=False, indent=2))
@@ -154,14 +172,15 @@ def _print_reply(assistant, reply, explain: bool = False) -> None:
 @click.option("--explain", is_flag=True, help="Show why the answer won: features and weighted terms.")
 @_corpus_opt
 @_index_opt
-def ask(question, history, as_json, k, mode, reader, reader_model, explain, corpus, index_dir) -> None:
+@_backend_opts
+def ask(question, history, as_json, k, mode, reader, reader_model, explain, corpus, index_dir, **backend) -> None:
     """Answer QUESTION from the corpus."""
     from qa.assistant import Assistant
     from qa.config import ReaderConfig
     from qa.query import clean_query
 
     clean_query(question)
-    r = open_retriever(index_dir, corpus)
+    r = open_retriever(index_dir, corpus, **backend)
     assistant = Assistant(r, ReaderConfig(reader=reader, model=reader_model))
     reply = assistant.ask(question, list(history), k=k, mode=mode)
     if as_json:
@@ -264,7 +283,8 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_
               help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
 @_corpus_opt
 @_index_opt
-def serve(host, port, reader, reader_model, corpus, index_dir) -> None:
+@_backend_opts
+def serve(host, port, reader, reader_model, corpus, index_dir, **backend) -> None:
     """Start the web UI and HTTP API."""
     from qa.config import ReaderConfig
 
@@ -275,7 +295,8 @@ def serve(host, port, reader, reader_model, corpus, index_dir) -> None:
             f"the web UI needs the ui extra ({exc}): pip install 'qa[ui]'"
         ) from None
     ui.serve(host=host, port=port, corpus=corpus, index=index_dir,
-             reader_config=ReaderConfig(reader=reader, model=reader_model))
+             reader_config=ReaderConfig(reader=reader, model=reader_model),
+             retriever_config=retriever_config(**backend))
 
 
 @main.command(name="train-reader")
@@ -312,19 +333,6 @@ def calibrate_reader(data, model_dir, limit) -> None:
     click.echo(json.dumps(calibrate(data, model_dir, limit=limit), indent=2))
 
 
-def _bench_scale(sizes, lexical, dense_kind, nprobe, json_out) -> None:
-    from qa.scale import Material, run, table
-
-    reports, material = [], Material()
-    for n in sizes:
-        reports.append(run(n, lexical, dense_kind, nprobe, material))
-        click.echo(json.dumps(reports[-1]), err=True)
-    click.echo(table(reports))
-    click.echo(f"vectors: {reports[-1]['vectors']}; dense and hybrid latency include the query embedding")
-    if json_out:
-        json_out.write_text(json.dumps(reports, indent=2))
-
-
 @main.command()
 @_corpus_opt
 @click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
@@ -340,61 +348,12 @@ def bench(corpus, questions, repeat, scale, lexical, dense_kind, nprobe, json_ou
     """Speed figures: index build, search and ask latency, peak memory.
 
     With --scale N: build, save, open and query the retrieval stores at N chunks."""
+    from qa.speed import scale_bench, seed_bench
+
     if scale:
-        _bench_scale(scale, lexical, dense_kind, nprobe, json_out)
-        return
-    import resource
-    import time
-
-    from qa.annotate import load_nlp
-    from qa.assistant import Assistant
-    from qa.dense import Encoder
-    from qa.documents import load_folder
-    from qa.evaluation import load_questions
-    from qa.metrics import percentile
-    from qa.retriever import Retriever
-
-    t0 = time.perf_counter()
-    encoder = Encoder.get()
-    encoder.encode(["warm up"])
-    load_nlp()
-    click.echo(f"models loaded in {time.perf_counter() - t0:.2f} s")
-    docs = load_folder(corpus or default_corpus())
-    builds = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        r = Retriever.from_documents(docs, encoder=encoder)
-        builds.append(time.perf_counter() - t)
-    click.echo(f"index build ({len(docs)} docs, {len(r.chunks)} chunks): "
-               f"best {min(builds):.3f} s, median {sorted(builds)[len(builds) // 2]:.3f} s")
-    qs = [q.question for q in load_questions(questions)] if questions.exists() else [
-        "Who founded 01.AI?"] * 50
-    for mode in ("hybrid", "bm25", "dense"):
-        times = []
-        for q in qs:
-            encoder.encode_query.cache_clear()
-            t = time.perf_counter()
-            r.search(q, k=5, mode=mode)
-            times.append((time.perf_counter() - t) * 1000)
-        click.echo(f"search {mode:6s}: p50 {percentile(times, 50):.2f} ms, "
-                   f"p95 {percentile(times, 95):.2f} ms ({len(times)} queries, cold embedding)")
-    from qa.config import ReaderConfig
-
-    for kind in READERS:
-        t = time.perf_counter()
-        bot = Assistant(r, ReaderConfig(reader=kind))
-        load_s = time.perf_counter() - t
-        times = []
-        for q in qs:
-            encoder.encode_query.cache_clear()
-            t = time.perf_counter()
-            bot.ask(q)
-            times.append((time.perf_counter() - t) * 1000)
-        click.echo(f"ask with the {kind} reader (loaded in {load_s:.2f} s; retrieval + reading): "
-                   f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    click.echo(f"peak memory (max RSS): {peak:.0f} MiB")
-
+        scale_bench(scale, lexical, dense_kind, nprobe, json_out, click.echo)
+    else:
+        seed_bench(corpus or default_corpus(), questions, repeat, READERS, click.echo)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

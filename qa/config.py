@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -69,6 +70,9 @@ class ChunkConfig:
 # BM25 engines: rank-bm25 (reference, in memory), tantivy (on disk, for large corpora), or
 # "auto": rank-bm25 until the corpus passes qa.lexical.AUTO_TANTIVY_CHUNKS chunks.
 LEXICAL_ENGINES = ("auto", "rank-bm25", "tantivy")
+# "embedded": BM25 and FAISS in the index folder; "milvus": search in a Milvus collection
+# (qa.milvus_backend), the index folder keeps documents, annotations and chunks.
+BACKENDS = ("embedded", "milvus")
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,19 @@ class RetrieverConfig:
     lexical: str = "auto"
     dense_index: str = "auto"
     nprobe: int | None = None
+    backend: str = "embedded"
+    uri: str | None = None
+    collection: str = "qa_chunks"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", SearchMode.parse(self.mode))
+        if self.backend not in BACKENDS:
+            raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.backend == "milvus" and not self.uri:
+            raise InputError("the milvus backend needs a URI: RetrieverConfig(backend='milvus', "
+                             "uri='http://127.0.0.1:19530') or --uri")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", self.collection):
+            raise InputError(f"collection name must be letters, digits and _, got {self.collection!r}")
         object.__setattr__(self, "fusion", FusionMethod.parse(self.fusion))
         if isinstance(self.chunk, dict):
             object.__setattr__(self, "chunk", ChunkConfig(**self.chunk))
@@ -115,6 +129,7 @@ class RetrieverConfig:
             "lexical": self.lexical,
             "dense_index": self.dense_index,
             "tokenizer": TOKENIZER_VERSION,
+            **({"backend": "milvus", "collection": self.collection} if self.backend == "milvus" else {}),
         }
 
 

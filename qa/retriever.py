@@ -49,6 +49,14 @@ class Retriever:
         self.chunks: dict[int, Chunk] = {}
         self.lexical = new_lexical(self.config.lexical, 0, self.config.bm25_k1, self.config.bm25_b)
         self.dense = DenseIndex(self.encoder.dim, self.config.dense_index, self.config.nprobe)
+        self.remote = None  # a MilvusIndex when config.backend == "milvus"
+        if self.config.backend == "milvus":
+            import os
+
+            from qa.milvus_backend import MilvusIndex
+
+            self.remote = MilvusIndex(self.config.uri or "", self.config.collection, self.encoder.dim,
+                                      token=os.environ.get("QA_MILVUS_TOKEN"))
         self._next_id = 0
         # Sizes and times of the corpus folder files the index matches (see Retriever.open).
         self.corpus_stats: dict[str, list[int]] | None = None
@@ -113,7 +121,10 @@ class Retriever:
             old, self.lexical = self.lexical, new_lexical(self.config.lexical, len(self.chunks))
             self.lexical.add(old.ids, old.terms)
         self.lexical.add([c.chunk_id for c in chunks], terms)
-        self.dense.add([c.chunk_id for c in chunks], vecs)
+        if self.remote is not None:
+            self.remote.add(chunks, vecs)  # vectors live in Milvus only
+        else:
+            self.dense.add([c.chunk_id for c in chunks], vecs)
 
     def remove_documents(self, doc_ids: Iterable[str]) -> list[str]:
         """Remove documents and their chunks from both indexes. Unknown ids are ignored."""
@@ -122,7 +133,10 @@ class Retriever:
             return []
         dead = {cid for cid, c in self.chunks.items() if c.doc_id in gone}
         self.lexical.remove(dead)
-        self.dense.remove(dead)
+        if self.remote is not None:
+            self.remote.remove(dead)
+        else:
+            self.dense.remove(dead)
         for cid in dead:
             del self.chunks[cid]
         for d in gone:
@@ -186,6 +200,10 @@ class Retriever:
         if k == 0:
             return []
         depth = max(k, _CANDIDATES)
+        if self.remote is not None:
+            qv = None if mode is SearchMode.BM25 else self.encoder.encode_query(query)
+            ranked, lex, den = self.remote.search(query, qv, depth, mode, fusion, weight, self.config.rrf_k)
+            return self._hits([(c, s) for c, s in ranked if c in self.chunks][:k], lex, den)
         lexical: dict[int, float] = {}
         dense: dict[int, float] = {}
         terms = tokenize(query)
@@ -280,7 +298,7 @@ class Retriever:
         store.check_target(directory)
         # Taken before any file is read, so a file changed during the read is seen next time.
         stats = corpus_stats(folder) if folder is not None else folder_stats
-        config = config or RetrieverConfig()
+        given, config = config, config or RetrieverConfig()
         read: list[Document] = []
 
         def documents() -> list[Document]:  # the corpus is read only when needed
@@ -301,6 +319,8 @@ class Retriever:
             manifest = store.read_manifest(directory)
         except IndexError_ as exc:
             raise IndexError_(f"{exc}. {store.rebuild_hint(directory)}") from None
+        if given is None and (manifest.get("index_key") or {}).get("backend") == "milvus":
+            config = store.saved_config(directory, manifest)  # a Milvus index stays on Milvus
         if (manifest.get("index_key") != json.loads(json.dumps(config.index_key()))
                 or not manifest.get("checksums")):  # other settings, or saved before checksums
             return build("index settings changed")

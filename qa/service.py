@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qa import store
 from qa.assistant import Assistant
-from qa.config import ReaderConfig
+from qa.config import ReaderConfig, RetrieverConfig
 from qa.documents import (
     SUPPORTED_SUFFIXES, corpus_files, corpus_stats, load_file, load_folder, scan_folder,
 )
@@ -190,6 +190,7 @@ class Service:
         corpus: str | Path | None = None,
         index: str | Path | None = None,
         reader_config: ReaderConfig | None = None,
+        retriever_config: RetrieverConfig | None = None,
     ) -> None:
         self.corpus = Path(corpus or default_corpus())
         self.index = Path(index or default_index())
@@ -212,11 +213,11 @@ class Service:
             except CorpusError as exc:
                 log.warning("no upload could be loaded: %s", exc)
         try:
-            retriever = Retriever.open(self.index, docs, folder_stats=stats)
+            retriever = Retriever.open(self.index, docs, retriever_config, folder_stats=stats)
         except IndexError_ as exc:
             # The corpus is here, so a damaged index costs a rebuild, not an outage.
             log.warning("%s; rebuilding the index from %s", exc, self.corpus)
-            retriever = Retriever.from_documents(docs)
+            retriever = Retriever.from_documents(docs, retriever_config)
             retriever.save(self.index)
         self.assistant = Assistant(retriever, self.reader_config)
 

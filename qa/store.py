@@ -326,13 +326,19 @@ def save_index(r, target: Path) -> None:
         (tmp / MANIFEST).write_text(json.dumps(data, indent=2), "utf-8")
 
 
-def _saved_config(directory: Path, data: dict[str, Any], config):
+def saved_config(directory: Path, data: dict[str, Any]):
+    """The RetrieverConfig a manifest records; IndexError_ when it is not one."""
     from qa.config import RetrieverConfig, from_json
+    from qa.errors import QAError
 
     try:
-        saved = from_json(RetrieverConfig, data["config"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return from_json(RetrieverConfig, data["config"])
+    except (KeyError, TypeError, ValueError, AttributeError, QAError) as exc:
         raise IndexError_(f"index config in {directory} is invalid ({exc})") from exc
+
+
+def _saved_config(directory: Path, data: dict[str, Any], config):
+    saved = saved_config(directory, data)
     built = data.get("index_key")
     if not isinstance(built, dict) or built.get("tokenizer") != saved.index_key()["tokenizer"]:
         tok = built.get("tokenizer") if isinstance(built, dict) else None
@@ -379,10 +385,12 @@ def load_index(cls, directory: Path, encoder, config):
         raise IndexError_(f"index manifest in {directory} has an invalid next_id") from None
     if r._next_id <= max(r.chunks, default=-1):
         raise IndexError_(f"index manifest in {directory} has an invalid next_id")
-    if len(r.lexical) != len(r.chunks) or len(r.dense) != len(r.chunks):
+    if len(r.lexical) != len(r.chunks) or len(r.dense) != (0 if r.remote else len(r.chunks)):
         raise IndexError_(f"index in {directory} is inconsistent (chunk counts differ)")
     if set(r.annotations) != set(r.documents):
         raise IndexError_(f"index in {directory} is inconsistent (annotations missing)")
     stats = data.get("corpus_stats")
     r.corpus_stats = stats if isinstance(stats, dict) else None
+    if r.remote is not None:  # Milvus is written before the local save: repair a crash between
+        r.remote.reconcile(r.chunks, lambda texts: r.encoder.encode(texts, batch_size=r.config.batch_size))
     return r

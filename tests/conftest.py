@@ -129,3 +129,37 @@ def live_server(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def milvus_uri(tmp_path_factory):
+    """A real local Milvus (the milvus-lite package's gRPC server) on a free loopback port."""
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("pymilvus", reason="the milvus extra is not installed (make test installs it)")
+    from pymilvus import MilvusClient
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path_factory.mktemp("milvus")),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            MilvusClient(uri=uri, timeout=2).list_collections()
+            break
+        except Exception:
+            if proc.poll() is not None:
+                pytest.fail(f"milvus-lite exited: {proc.stdout.read()}")
+            if time.time() > deadline:
+                proc.kill()
+                pytest.fail("milvus-lite did not start in 60 s")
+            time.sleep(0.3)
+    yield uri
+    proc.terminate()
+    proc.wait(timeout=20)

@@ -1,0 +1,156 @@
+"""Refit the combined reader's candidate score on the calibration halves of both benchmarks.
+
+    python eval/fit_combination.py                 # figures only
+    python eval/fit_combination.py --write         # also store the fit in qa/reader_model/reader.json
+
+Why: the first fit (``qa calibrate-reader``) saw only held-out SQuAD-style articles, where the
+rules are weak, so it learnt to trust the model and nearly ignore the rule reader's confidence.
+On the seed corpus the opposite holds: when the two readers disagree the rules are right 21
+times in 27, and their confidence then says so (about 1.0 when right, about 0.1 when wrong).
+Fitting on both benchmarks' calibration halves (the split ``qa eval`` uses) lets the weights
+see both kinds of text. Each benchmark weighs the same in the fit, whatever its size.
+
+The threshold is chosen on the calibration halves too, to come closest to the issue's targets
+on both (0.90/0.90 HasAns F1/NoAns on the seed set, 0.60/0.60 on SQuAD): it maximises the mean,
+over the two benchmarks, of the worse of the two ratios to target. Test-half figures are
+printed for the fit and for the shipped weights side by side; the test halves never enter the
+fit.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa import evaluation as ev  # noqa: E402
+from qa.combined import Combination, CombinedReader, candidates  # noqa: E402
+from qa.answers import group_answers  # noqa: E402
+from qa.metrics import answer_scores  # noqa: E402
+
+TARGETS = {"seeds": (0.90, 0.90), "squad": (0.60, 0.60)}
+RIGHT_F1 = 0.5
+
+
+class Recorder(CombinedReader):
+    """The combined reader, keeping each question's candidates and their features."""
+
+    def __init__(self, inner: CombinedReader) -> None:
+        super().__init__(inner.model_reader, inner.rule_reader, inner.combination)
+        self.last: list = []
+
+    def read(self, question, hits):
+        model = group_answers(self.model_reader.read(question, hits))
+        rules = group_answers(self.rule_reader.read(question, hits))
+        self.last = candidates(model, rules)
+        return super().read(question, hits)
+
+
+def record(docs, questions) -> list[dict]:
+    """Per question: its half, gold answers, and each candidate's features and text."""
+    from qa.assistant import Assistant
+    from qa.retriever import Retriever
+    from tqdm import tqdm
+
+    retriever = Retriever.from_documents(docs)
+    bot = Assistant(retriever)
+    rec = Recorder(bot.reader)
+    bot.reader = rec
+    calib_ids = {q.id for q in ev.split(questions)[0]}
+    rows = []
+    for q in tqdm(questions, unit="q"):
+        bot.ask(q.question, list(q.history), threshold=float("-inf"))
+        rows.append({"id": q.id, "calib": q.id in calib_ids, "answers": list(q.answers),
+                     "cands": [(a.text, f) for a, f in rec.last]})
+    return rows
+
+
+def pick(rows: list[dict], comb: Combination, threshold: float) -> tuple[float, float]:
+    """HasAns F1 and NoAns accuracy of the best candidate under ``comb`` at ``threshold``."""
+    has, no = [], []
+    for r in rows:
+        best = max(r["cands"], key=lambda c: comb.probability(c[1]), default=None)
+        pred = best[0] if best and comb.probability(best[1]) >= threshold else None
+        if r["answers"]:
+            has.append(answer_scores(pred, r["answers"])[1])
+        else:
+            no.append(float(pred is None))
+    return float(np.mean(has)), float(np.mean(no)) if no else 1.0
+
+
+def fit(sets: dict[str, list[dict]]) -> Combination:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, w = [], [], []
+    for rows in sets.values():
+        calib = [r for r in rows if r["calib"]]
+        for r in calib:
+            for text, f in r["cands"]:
+                x.append([f["model"], f["rules"], f["agree"]])
+                y.append(bool(r["answers"]) and answer_scores(text, r["answers"])[1] >= RIGHT_F1)
+                w.append(1.0 / len(calib))
+    w = np.array(w) * len(w) / np.sum(w)
+    lr = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(x), np.array(y), sample_weight=w)
+    return Combination(bias=float(lr.intercept_[0]), model=float(lr.coef_[0][0]),
+                       rules=float(lr.coef_[0][1]), agree=float(lr.coef_[0][2]))
+
+
+def closeness(sets: dict[str, list[dict]], comb: Combination, t: float, half: bool) -> float:
+    """Mean over benchmarks of the worse ratio to target (1.0 = both targets met)."""
+    out = []
+    for name, rows in sets.items():
+        has, no = pick([r for r in rows if r["calib"] == half], comb, t)
+        out.append(min(has / TARGETS[name][0], no / TARGETS[name][1], 1.0))
+    return float(np.mean(out))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--squad", default=str(ROOT.parent / "shared/bench/squad2-dev-3articles.json"))
+    p.add_argument("--cache", default="eval/reports/combination-candidates.json")
+    p.add_argument("--write", action="store_true", help="store the fit in qa/reader_model/reader.json")
+    args = p.parse_args()
+    from qa.documents import load_folder
+
+    cache = Path(args.cache)
+    if cache.is_file():
+        sets = json.loads(cache.read_text())
+    else:
+        sets = {"seeds": record(load_folder(ROOT / "seeds"), ev.load_questions(ROOT / "eval/questions.jsonl")),
+                "squad": record(*ev.load_squad(args.squad))}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(sets))
+    meta_path = ROOT / "qa/reader_model/reader.json"
+    meta = json.loads(meta_path.read_text())
+    shipped = Combination.from_json(meta["combination"])
+    comb = fit(sets)
+    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
+    t = float(max(grid, key=lambda t: (closeness(sets, comb, t, True), -t)))
+    comb = dataclasses.replace(comb, threshold=t)
+    print(f"fit: {comb}")
+    print("| weights | threshold | seeds calib | seeds test | SQuAD calib | SQuAD test |")
+    print("|---|---|---|---|---|---|")
+    for label, c in (("shipped before", shipped), ("refit", comb)):
+        cells = [pick([r for r in rows if r["calib"] == half], c, c.threshold)
+                 for rows in sets.values() for half in (True, False)]
+        print(f"| {label} | {c.threshold:.2f} | " + " | ".join(f"{h:.3f} / {n:.3f}" for h, n in cells) + " |")
+    if args.write:
+        fitted = dataclasses.asdict(comb)
+        fitted["fitted_on"] = "calibration halves of eval/questions.jsonl and squad2-dev-3articles (eval/fit_combination.py)"
+        fitted["threshold_fitted_on_held_out_articles"] = meta["combination"].get(
+            "threshold_fitted_on_held_out_articles")
+        meta["combination"] = fitted
+        tmp = meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=2))
+        tmp.replace(meta_path)
+        print(f"written to {meta_path}")
+
+
+if __name__ == "__main__":
+    main()
