@@ -13,7 +13,12 @@ import gradio as gr
 
 from qa.errors import QAError
 from qa.highlight import mark_html, term_spans
-from qa.service import Service, create_api
+from qa.http_api import create_api
+from qa.ui_api import (
+    ask_handler, delete_handler, documents_handler, earlier_questions, feedback_api,
+    like_handler, search_handler, text_history,
+)
+from qa.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +30,6 @@ EXAMPLES = [
 ]
 # Earlier user questions that give a follow-up its context (each is read again to learn what
 # it was about, so more would cost more per question).
-CONTEXT_TURNS = 5
 CSS = """
 mark.answer { background: #ffe066; padding: 0 2px; border-radius: 3px; }
 mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
@@ -46,31 +50,6 @@ MEDIUM_MARGIN = 0.15
 
 def _e(text: str) -> str:
     return html.escape(str(text), quote=True)
-
-
-def text_history(history) -> list[dict[str, str]]:
-    """The chat history reduced to its text: ``[{"role", "content": str}]``.
-
-    The history comes from the caller and is echoed back to the page, so a file or component
-    part in it is dropped here: echoed, Gradio would copy the file it names into its cache and
-    serve it, which let anyone read any file on the server. Accepts Gradio's normalised form
-    (content as a list of parts) and the simple ``{"role", "content": str}`` form.
-    """
-    out: list[dict[str, str]] = []
-    for message in history or []:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            continue
-        content = message.get("content")
-        parts = content if isinstance(content, list) else [content]
-        texts = []
-        for part in parts:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-        if texts:
-            out.append({"role": message["role"], "content": "".join(texts)})
-    return out
 
 
 def uploaded_by_page(path: Path) -> bool:
@@ -185,13 +164,6 @@ def render_documents(service: Service) -> str:
     )
 
 
-def earlier_questions(history) -> list[str]:
-    """The user turns of a chat history (text only, as the page escaped them), the last
-    ``CONTEXT_TURNS``: the context a follow-up is read in."""
-    users = [html.unescape(m["content"]) for m in text_history(history) if m["role"] == "user"]
-    return users[-CONTEXT_TURNS:]
-
-
 def chat_handler(service: Service):
     """The page's ask event. The conversation is the chat the page sends: nothing is kept per
     session, so clearing the chat in any way clears the context."""
@@ -212,62 +184,6 @@ def chat_handler(service: Service):
         return history, render_sources(service, reply), ""
 
     return respond
-
-
-def ask_handler(service: Service):
-    """The ``/ask`` endpoint for gradio_client users: JSON in and out, history included."""
-
-    def ask(question: str, history: list[dict] | None = None, k: int = 5,
-            mode: str = "hybrid") -> dict:
-        """Answer a question as JSON (``qa ask --json``), in the conversation ``history``:
-        ``[{"role": "user" | "assistant", "content": str}, ...]``, oldest first. The reply
-        carries the history with this turn added, to send back with the next question."""
-        from qa.presentation import reply_json
-
-        try:
-            reply = service.assistant.ask(question, earlier_questions(history), k=int(k), mode=mode)
-        except QAError as exc:
-            raise gr.Error(str(exc)) from None
-        said = reply.message or (reply.answer.text if reply.answer else "Not found in the corpus.")
-        out = reply_json(service.assistant, reply)
-        out["history"] = [*text_history(history), {"role": "user", "content": question},
-                          {"role": "assistant", "content": said}]
-        return out
-
-    return ask
-
-
-def search_handler(service: Service):
-    def search(query: str, k: int = 5, mode: str = "hybrid") -> list[dict]:
-        """The top passages for a query, as ``qa search --json``."""
-        from qa.presentation import hit_json
-
-        try:
-            return [hit_json(service.retriever, h) for h in service.retriever.search(query, k=int(k), mode=mode)]
-        except QAError as exc:
-            raise gr.Error(str(exc)) from None
-
-    return search
-
-
-def documents_handler(service: Service):
-    def documents() -> list[dict]:
-        """The indexed documents: id, title, citation, size, and whether uploaded."""
-        return service.documents()
-
-    return documents
-
-
-def delete_handler(service: Service):
-    def delete(doc_id: str) -> list[dict]:
-        """Remove one uploaded document (``upload:<file name>``); returns the documents left."""
-        try:
-            service.delete(doc_id)
-        except QAError as exc:
-            raise gr.Error(str(exc)) from None
-        return service.documents()
-
-    return delete
 
 
 def upload_handler(service: Service):
@@ -335,6 +251,8 @@ def build_ui(service: Service) -> gr.Blocks:
         gr.api(search_handler(service), api_name="search")
         gr.api(documents_handler(service), api_name="documents")
         gr.api(delete_handler(service), api_name="delete")
+        gr.api(feedback_api(service), api_name="feedback")
+        chat.like(like_handler(service), [chat], None, api_name=False)
         box.submit(respond, inputs, outputs, api_name=False)
         clear.click(lambda: ([], render_sources(service, None)), None,
                     [chat, sources], api_name=False)

@@ -236,10 +236,23 @@ def chat(corpus, index_dir) -> None:
               help="Write the JSON summary here.")
 @click.option("--report", type=click.Path(path_type=Path), default=None,
               help="Write a Markdown report with a chart into this folder.")
-def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_out, report):
+@click.option("--from-feedback", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="Turn a feedback file (INDEX-feedback.jsonl) into a question file, and stop.")
+@click.option("--write-questions", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where --from-feedback writes the questions (default feedback-questions.jsonl).")
+def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_out, report,
+          from_feedback, write_questions):
     """Score the assistant on a question set or SQuAD v2.0 and compare configurations."""
     from qa import evaluation as ev
     from qa.documents import load_folder
+
+    if from_feedback:
+        from qa.feedback import write_questions as convert
+
+        out, review, good, bad = convert(from_feedback, write_questions or Path("feedback-questions.jsonl"))
+        click.echo(f"{good} questions from answers marked right: {out} (run: qa eval --questions {out})")
+        click.echo(f"{bad} answers marked wrong, to be given the right answer by hand: {review}")
+        return
 
     if questions and squad:
         raise click.UsageError("give --questions or --squad, not both")
@@ -344,14 +357,17 @@ def calibrate_reader(data, model_dir, limit) -> None:
 @click.option("--nprobe", type=int, default=None, help="IVF lists searched (default: half, at most 512).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the --scale figures as JSON.")
-def bench(corpus, questions, repeat, scale, lexical, dense_kind, nprobe, json_out) -> None:
+@click.option("--backend", type=click.Choice(["embedded", "milvus"]), default="embedded",
+              help="--scale on Milvus: at --uri, or a milvus-lite server started for the run.")
+@click.option("--uri", default=None, help="Milvus URI for --backend milvus.")
+def bench(corpus, questions, repeat, scale, lexical, dense_kind, nprobe, json_out, backend, uri) -> None:
     """Speed figures: index build, search and ask latency, peak memory.
 
     With --scale N: build, save, open and query the retrieval stores at N chunks."""
     from qa.speed import scale_bench, seed_bench
 
     if scale:
-        scale_bench(scale, lexical, dense_kind, nprobe, json_out, click.echo)
+        scale_bench(scale, lexical, dense_kind, nprobe, json_out, click.echo, backend, uri)
     else:
         seed_bench(corpus or default_corpus(), questions, repeat, READERS, click.echo)
 

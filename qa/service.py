@@ -19,7 +19,7 @@ from qa.config import ReaderConfig, RetrieverConfig
 from qa.documents import (
     SUPPORTED_SUFFIXES, corpus_files, corpus_stats, load_file, load_folder, scan_folder,
 )
-from qa.errors import CorpusError, IndexError_, InputError, QAError
+from qa.errors import CorpusError, IndexError_, InputError
 from qa.paths import default_corpus, default_index
 from qa.retriever import Retriever
 
@@ -195,6 +195,7 @@ class Service:
         self.corpus = Path(corpus or default_corpus())
         self.index = Path(index or default_index())
         self.uploads = self.index.parent / f"{self.index.name}-uploads"
+        self.feedback_file = self.index.parent / f"{self.index.name}-feedback.jsonl"
         self.reader_config = reader_config or ReaderConfig()
         self._lock = threading.Lock()
         store.check_not_inside(self.index, self.corpus)
@@ -311,75 +312,12 @@ class Service:
             shutil.rmtree(self.uploads, ignore_errors=True)
             self.assistant = Assistant(fresh, self.reader_config)
 
+    def feedback(self, question: str, answer: str | None, sources, verdict: str,
+                 history=None) -> dict:
+        """Record 👍 (``up``) or 👎 (``down``) on an answer in :attr:`feedback_file`
+        (:mod:`qa.feedback`). Returns the stored row. Raises InputError for bad fields."""
+        from qa import feedback
 
-def _request_models():
-    """Request bodies, built lazily so the core package does not need pydantic."""
-    from pydantic import BaseModel, Field, field_validator
-
-    from qa.query import MAX_RAW_QUERY_CHARS
-
-    class SearchRequest(BaseModel):
-        query: str = Field(max_length=MAX_RAW_QUERY_CHARS)
-        k: int = Field(5, ge=1, le=1000)
-        mode: str = "hybrid"
-
-    class AskRequest(BaseModel):
-        question: str = Field(max_length=MAX_RAW_QUERY_CHARS)
-        history: list[str] = Field(default_factory=list, max_length=20)
-
-        @field_validator("history")
-        @classmethod
-        def _turns(cls, v: list[str]) -> list[str]:
-            if any(len(t) > MAX_RAW_QUERY_CHARS for t in v):
-                raise ValueError(f"each history turn must be at most {MAX_RAW_QUERY_CHARS} characters")
-            return v
-
-    return SearchRequest, AskRequest
-
-
-def create_api(service: Service):
-    """FastAPI routes: POST /api/search, POST /api/ask, GET /api/health."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
-
-    from qa.presentation import hit_json, reply_json
-
-    SearchRequest, AskRequest = _request_models()
-    app = FastAPI(title="qa", description="Extractive question answering over a corpus.")
-
-    from fastapi.exceptions import RequestValidationError
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        # The offending input is not echoed: it may be huge, or NaN, which JSON cannot carry.
-        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
-                    f"{e.get('msg', 'invalid')}" for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
-
-    @app.exception_handler(QAError)
-    async def _qa_error(request: Request, exc: QAError):
-        return JSONResponse(status_code=400, content={"error": str(exc)})
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse(status_code=500, content={"error": "internal error; see server log"})
-
-    @app.get("/api/health")
-    def health() -> dict:
-        r = service.retriever
-        return {"status": "ok", "documents": len(r.documents), "chunks": len(r.chunks),
-                "reader": service.assistant.reader.name,
-                "skipped_files": [{"name": f.name, "reason": f.reason} for f in service.skipped]}
-
-    @app.post("/api/search")
-    def search(req: SearchRequest) -> list[dict]:  # type: ignore[valid-type]
-        r = service.retriever
-        return [hit_json(r, h) for h in r.search(req.query, k=req.k, mode=req.mode)]
-
-    @app.post("/api/ask")
-    def ask(req: AskRequest) -> dict:  # type: ignore[valid-type]
-        assistant = service.assistant
-        return reply_json(assistant, assistant.ask(req.question, req.history))
-
-    return app
+        entry = feedback.make_entry(question, answer, sources, verdict, history)
+        feedback.append(self.feedback_file, entry)
+        return entry

@@ -8,13 +8,19 @@ from pathlib import Path
 
 
 def scale_bench(sizes: Sequence[int], lexical: str, dense_kind: str, nprobe: int | None,
-                json_out: Path | None, echo: Callable[..., None]) -> None:
+                json_out: Path | None, echo: Callable[..., None], backend: str = "embedded",
+                uri: str | None = None) -> None:
     """Build, save, open and query the stores at each size; print the table (and JSON)."""
     from qa.scale import Material, run, table
 
     reports, material = [], Material()
     for n in sizes:
-        reports.append(run(n, lexical, dense_kind, nprobe, material))
+        if backend == "milvus":
+            from qa.scale_milvus import run_milvus
+
+            reports.append(run_milvus(n, uri, material))
+        else:
+            reports.append(run(n, lexical, dense_kind, nprobe, material))
         echo(json.dumps(reports[-1]), err=True)
     echo(table(reports))
     echo(f"vectors: {reports[-1]['vectors']}; dense and hybrid latency include the query embedding")

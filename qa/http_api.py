@@ -1,0 +1,95 @@
+"""The HTTP API served beside the UI: request models and FastAPI routes (see the README).
+
+No ``from __future__ import annotations`` here: FastAPI reads the route annotations, and the
+request models are local classes it could not resolve from strings."""
+
+import logging
+
+from qa.errors import QAError
+from qa.service import Service
+
+log = logging.getLogger(__name__)
+
+
+def _request_models():
+    """Request bodies, built lazily so the core package does not need pydantic."""
+    from pydantic import BaseModel, Field, field_validator
+
+    from qa.query import MAX_RAW_QUERY_CHARS
+
+    class SearchRequest(BaseModel):
+        query: str = Field(max_length=MAX_RAW_QUERY_CHARS)
+        k: int = Field(5, ge=1, le=1000)
+        mode: str = "hybrid"
+
+    class FeedbackRequest(BaseModel):
+        question: str = Field(max_length=MAX_RAW_QUERY_CHARS)
+        answer: str | None = Field(None, max_length=MAX_RAW_QUERY_CHARS)
+        sources: list[str] = Field(default_factory=list, max_length=20)
+        verdict: str
+        history: list[str] = Field(default_factory=list, max_length=20)
+
+    class AskRequest(BaseModel):
+        question: str = Field(max_length=MAX_RAW_QUERY_CHARS)
+        history: list[str] = Field(default_factory=list, max_length=20)
+
+        @field_validator("history")
+        @classmethod
+        def _turns(cls, v: list[str]) -> list[str]:
+            if any(len(t) > MAX_RAW_QUERY_CHARS for t in v):
+                raise ValueError(f"each history turn must be at most {MAX_RAW_QUERY_CHARS} characters")
+            return v
+
+    return SearchRequest, AskRequest, FeedbackRequest
+
+
+def create_api(service: Service):
+    """FastAPI routes: POST /api/search, POST /api/ask, POST /api/feedback, GET /api/health."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    from qa.presentation import hit_json, reply_json
+
+    SearchRequest, AskRequest, FeedbackRequest = _request_models()
+    app = FastAPI(title="qa", description="Extractive question answering over a corpus.")
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # The offending input is not echoed: it may be huge, or NaN, which JSON cannot carry.
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+                    f"{e.get('msg', 'invalid')}" for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
+
+    @app.exception_handler(QAError)
+    async def _qa_error(request: Request, exc: QAError):
+        return JSONResponse(status_code=400, content={"error": str(exc)})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse(status_code=500, content={"error": "internal error; see server log"})
+
+    @app.get("/api/health")
+    def health() -> dict:
+        r = service.retriever
+        return {"status": "ok", "documents": len(r.documents), "chunks": len(r.chunks),
+                "reader": service.assistant.reader.name,
+                "skipped_files": [{"name": f.name, "reason": f.reason} for f in service.skipped]}
+
+    @app.post("/api/search")
+    def search(req: SearchRequest) -> list[dict]:  # type: ignore[valid-type]
+        r = service.retriever
+        return [hit_json(r, h) for h in r.search(req.query, k=req.k, mode=req.mode)]
+
+    @app.post("/api/ask")
+    def ask(req: AskRequest) -> dict:  # type: ignore[valid-type]
+        assistant = service.assistant
+        return reply_json(assistant, assistant.ask(req.question, req.history))
+
+    @app.post("/api/feedback")
+    def feedback(req: FeedbackRequest) -> dict:  # type: ignore[valid-type]
+        return service.feedback(req.question, req.answer, req.sources, req.verdict, req.history)
+
+    return app
