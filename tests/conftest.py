@@ -94,9 +94,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+LIVE: dict = {}  # the running live_server's folder ("root"), for tests that read its files
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """A real `qa serve` on a copy of the seeds, on a free loopback port; yields its URL."""
+    """A real `qa serve` on a copy of the seeds, on a free loopback port; yields its URL.
+    Its index is LIVE["root"] / "index"."""
     import shutil
     import subprocess
     import sys
@@ -104,6 +108,7 @@ def live_server(tmp_path_factory):
     import urllib.request
 
     root = tmp_path_factory.mktemp("live")
+    LIVE["root"] = root
     corpus = root / "seeds"
     shutil.copytree(SEEDS, corpus)
     port = _free_port()

@@ -111,3 +111,24 @@ def test_answer_highlight_follow_up_abstain_and_upload(page, tmp_path):
     assert "kiwi" in page.locator("#documents").inner_text()
     msg = ask(page, "Where is the kiwi bird native to?", bot_count(page))
     assert "New Zealand" in msg.locator("mark.answer").first.inner_text()
+
+
+def test_thumbs_on_an_answer_are_stored(page):
+    from qa import feedback
+    from tests.conftest import LIVE
+
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("() => document.querySelectorAll(\"#chat .message.bot, #chat [data-testid='bot']\").length === 0",
+                           timeout=10_000)
+    ask(page, "Who founded Frontis.AI?", 0)
+    page.locator("#chat button[aria-label='Like']").last.click()
+    path = LIVE["root"] / "index-feedback.jsonl"
+    import time
+
+    deadline = time.time() + 20
+    while not (path.exists() and feedback.read(path)) and time.time() < deadline:
+        time.sleep(0.2)
+    rows = feedback.read(path)
+    assert rows and rows[-1]["question"] == "Who founded Frontis.AI?"
+    assert rows[-1]["answer"] == "Zhou Bowen" and rows[-1]["verdict"] == "up"
+    assert rows[-1]["sources"] == ["000_efa03a2983bcb19c"]
