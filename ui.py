@@ -15,7 +15,7 @@ from qa.errors import QAError
 from qa.highlight import mark_html, term_spans
 from qa.http_api import create_api
 from qa.ui_api import (
-    ask_handler, delete_handler, documents_handler, earlier_questions, feedback_api,
+    ask_handler, delete_handler, document_handler, documents_handler, earlier_questions, feedback_api,
     like_handler, search_handler, text_history,
 )
 from qa.service import Service
@@ -41,7 +41,38 @@ mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
 .qa-conf-high { background: #2b8a3e; } .qa-conf-medium { background: #e67700; }
 .qa-conf-low { background: #868e96; }
 .qa-cite { font-weight: 600; }
+.qa-open { border: 1px solid #adb5bd; border-radius: 4px; cursor: pointer; text-decoration: none;
+           font-size: 0.85em; padding: 0 6px; margin-left: 4px; }
+.qa-open:focus-visible { outline: 2px solid #1c7ed6; }
+#open-doc { display: none; }
+.qa-doc { max-height: 420px; overflow: auto; white-space: pre-wrap; border: 1px solid #ddd;
+          border-radius: 6px; padding: 8px; }
 """
+# A click on an "open" link anywhere on the page (sources panel or chat) asks the server for that
+# document: the link's target goes into a hidden textbox whose change event is wired below. A
+# link, not a button with data attributes: the chat's HTML sanitiser keeps href and drops data-*.
+HEAD = """<script>
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a.qa-open');
+  const box = document.querySelector('#open-doc textarea');
+  const m = a && (a.getAttribute('href') || '').match(/^#open:(.*):(\d+):(\d+)$/);
+  if (!m || !box) return;
+  e.preventDefault(); e.stopPropagation();
+  box.value = JSON.stringify({doc: decodeURIComponent(m[1]), start: Number(m[2]), end: Number(m[3]),
+                              t: Date.now()});
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+}, true);
+</script>"""
+# After the viewer or the chat updates: bring the highlighted span, or the new answer, into view.
+SHOW_MARK = "() => { const m = document.getElementById('viewer-mark'); if (m) m.scrollIntoView({block: 'center'}); }"
+SHOW_ANSWER = """() => { const m = [...document.querySelectorAll("#chat .message.bot, #chat [data-testid='bot']")].pop();
+  if (!m) return;
+  let box = m.parentElement;  // the chat's scrolling box: the reply's first line under its header
+  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+  if (box && box !== document.body && box !== document.documentElement)
+    box.scrollTop += m.getBoundingClientRect().top - box.getBoundingClientRect().top - 48;
+  const r = m.getBoundingClientRect();  // then the page, on a small screen
+  if (r.top < 0 || r.top > window.innerHeight - 120) window.scrollBy(0, r.top - 80); }"""
 # Confidence at or above HIGH reads "high"; within MEDIUM_MARGIN of the abstention threshold it
 # reads "low", as such answers are nearly withheld.
 HIGH = 0.75
@@ -85,7 +116,8 @@ def render_reply(service: Service, reply) -> str:
     if a.sentence_span is not None:
         marks = [a.span.shift(-a.sentence_span.start)]
     cites = "".join(
-        f"<li>{_e(docs[d].citation())} <span class='qa-meta'>[{_e(d)}]</span></li>"
+        f"<li>{_e(docs[d].citation())} <span class='qa-meta'>[{_e(d)}]</span>"
+        f"{open_button(d, a.span.start, a.span.end) if d == a.doc_id else ''}</li>"
         for d in a.sources
     )
     return (
@@ -144,12 +176,39 @@ def render_sources(service: Service, reply) -> str:
         body = mark_html(p.text, p.highlights, term_spans(p.text, reply.search_text))
         doc = service.retriever.documents.get(p.doc_id)
         cite = doc.citation() if doc is not None else p.title
+        at = (p.start + p.highlights[0].start, p.start + p.highlights[0].end) if p.highlights else (p.start, p.end)
         parts.append(
-            f'<div class="qa-passage"><div class="qa-cite">{i}. {_e(cite)}</div>'
+            f'<div class="qa-passage"><div class="qa-cite">{i}. {_e(cite)} {open_button(p.doc_id, *at)}</div>'
             f"<div>{body}</div><div class='qa-meta'>score {p.score:.3f} · {_e(p.doc_id)} · "
             f"characters {p.start}–{p.end}</div></div>"
         )
     return "".join(parts)
+
+
+def open_button(doc_id: str, start: int, end: int, label: str = "open") -> str:
+    """A keyboard-reachable link that opens a document in the viewer at [start, end)."""
+    from urllib.parse import quote
+
+    return (f'<a class="qa-open" role="button" href="#open:{_e(quote(doc_id, safe=""))}:{int(start)}:{int(end)}" '
+            f'title="Open the whole document here">{_e(label)}</a>')
+
+
+def render_document(service: Service, request: str) -> str:
+    """The viewer: a whole document with one span marked (``request`` is the page's JSON)."""
+    import json
+
+    try:
+        req = json.loads(request or "{}")
+        doc = service.retriever.documents[str(req["doc"])]
+        start, end = int(req["start"]), int(req["end"])
+    except (ValueError, KeyError, TypeError):
+        return "<p class='qa-meta'>That document is no longer in the corpus.</p>"
+    start, end = max(0, min(start, len(doc.text))), max(0, min(end, len(doc.text)))
+    text = doc.text
+    body = (f"{_e(text[:start])}<mark class='answer' id='viewer-mark'>{_e(text[start:end])}</mark>"
+            f"{_e(text[end:])}")
+    return (f"<div class='qa-cite'>{_e(doc.citation())}</div><div class='qa-meta'>{_e(doc.doc_id)} · "
+            f"characters {start}–{end} of {len(text)}</div><div class='qa-doc' tabindex='0'>{body}</div>")
 
 
 def render_documents(service: Service) -> str:
@@ -216,7 +275,7 @@ def build_ui(service: Service) -> gr.Blocks:
         )
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=460, elem_id="chat")
+                chat = gr.Chatbot(label="Chat", height=460, elem_id="chat", autoscroll=False)
                 with gr.Row():
                     box = gr.Textbox(
                         placeholder="Ask a question…", show_label=False, scale=5,
@@ -228,6 +287,10 @@ def build_ui(service: Service) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources(service, None), elem_id="sources")
+                gr.Markdown("### Document")
+                viewer = gr.HTML("<p class='qa-meta'>Open a source to read the whole document here, "
+                                 "with the answer highlighted.</p>", elem_id="viewer")
+                open_doc = gr.Textbox(elem_id="open-doc", show_label=False, container=False)
         with gr.Accordion("Settings", open=False):
             with gr.Row():
                 mode = gr.Radio(["hybrid", "bm25", "dense"], value="hybrid", label="Retrieval")
@@ -245,15 +308,18 @@ def build_ui(service: Service) -> gr.Blocks:
         respond = chat_handler(service)
         inputs = [box, chat, mode, k, fusion]
         outputs = [chat, sources, box]
-        send.click(respond, inputs, outputs, api_name="chat")
+        send.click(respond, inputs, outputs, api_name="chat").then(None, js=SHOW_ANSWER)
+        open_doc.change(lambda r: render_document(service, r), open_doc, viewer, api_name=False
+                       ).then(None, js=SHOW_MARK)
 
         gr.api(ask_handler(service), api_name="ask")
         gr.api(search_handler(service), api_name="search")
         gr.api(documents_handler(service), api_name="documents")
+        gr.api(document_handler(service), api_name="document")
         gr.api(delete_handler(service), api_name="delete")
         gr.api(feedback_api(service), api_name="feedback")
         chat.like(like_handler(service), [chat], None, api_name=False)
-        box.submit(respond, inputs, outputs, api_name=False)
+        box.submit(respond, inputs, outputs, api_name=False).then(None, js=SHOW_ANSWER)
         clear.click(lambda: ([], render_sources(service, None)), None,
                     [chat, sources], api_name=False)
         chat.clear(lambda: render_sources(service, None), None, [sources], api_name=False)
@@ -278,7 +344,7 @@ def create_app(service: Service):
     app.add_middleware(LoadShedder)
     app.add_middleware(SecurityHeaders)
     demo = build_ui(service)
-    app = gr.mount_gradio_app(app, demo, path="/", css=CSS, max_file_size=MAX_UPLOAD_BYTES)
+    app = gr.mount_gradio_app(app, demo, path="/", css=CSS, head=HEAD, max_file_size=MAX_UPLOAD_BYTES)
     # Gradio checks that a file named in an event's input was uploaded by a user, and that a
     # file in its output lies in an allowed folder, but only for an app that "launched"
     # (processing_utils._check_allowed returns early otherwise); a mounted app never does.

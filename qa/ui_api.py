@@ -88,6 +88,18 @@ def documents_handler(service: Service):
     return documents
 
 
+def document_handler(service: Service):
+    def document(doc_id: str) -> dict:
+        """One whole document as the viewer shows it: id, title, citation and cleaned text
+        (answer offsets index into this text)."""
+        doc = service.retriever.documents.get(doc_id)
+        if doc is None:
+            raise gr.Error(f"no document {doc_id!r}; /documents lists them")
+        return {"doc_id": doc.doc_id, "title": doc.title, "citation": doc.citation(), "text": doc.text}
+
+    return document
+
+
 def delete_handler(service: Service):
     def delete(doc_id: str) -> list[dict]:
         """Remove one uploaded document (``upload:<file name>``); returns the documents left."""

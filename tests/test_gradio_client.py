@@ -35,3 +35,12 @@ def test_delete_refuses_a_corpus_document(client):
     with pytest.raises(Exception, match="not an uploaded document"):
         client.predict("000_efa03a2983bcb19c", api_name="/delete")
     assert len(client.predict(api_name="/documents")) == 5
+
+
+def test_document_endpoint_gives_the_text_answers_point_into(client):
+    r = client.predict("Who founded Frontis.AI?", [], api_name="/ask")
+    doc = client.predict(r["doc_id"], api_name="/document")
+    assert doc["text"][r["start"]:r["end"]] == r["answer"] == "Zhou Bowen"
+    assert "South China Morning Post" in doc["citation"]
+    with pytest.raises(Exception, match="no document"):
+        client.predict("nope", api_name="/document")

@@ -132,3 +132,47 @@ def test_thumbs_on_an_answer_are_stored(page):
     assert rows and rows[-1]["question"] == "Who founded Frontis.AI?"
     assert rows[-1]["answer"] == "Zhou Bowen" and rows[-1]["verdict"] == "up"
     assert rows[-1]["sources"] == ["000_efa03a2983bcb19c"]
+
+
+def _in_view(page, selector: str) -> bool:
+    """The last element matching ``selector`` is on screen and nothing covers its middle."""
+    return page.evaluate(
+        """sel => { const el = [...document.querySelectorAll(sel)].pop(); if (!el) return false;
+                   const r = el.getBoundingClientRect();
+                   if (!(r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight)) return false;
+                   const hit = document.elementFromPoint(r.left + Math.min(20, r.width / 2), r.top + r.height / 2);
+                   return !!hit && el.contains(hit); }""", selector)
+
+
+def test_a_source_opens_the_whole_document_at_the_answer(page):
+    page.get_by_role("button", name="New conversation").click()
+    ask(page, "Who founded Frontis.AI?", 0)
+    button = page.locator("#sources a.qa-open").first
+    button.focus()  # reachable by keyboard: Enter opens it
+    page.keyboard.press("Enter")
+    mark = page.locator("#viewer-mark")
+    mark.wait_for(timeout=15_000)
+    assert mark.inner_text() == "Zhou Bowen"
+    page.wait_for_function("() => { const r = document.getElementById('viewer-mark').getBoundingClientRect();"
+                           " return r.top >= 0 && r.bottom <= window.innerHeight; }", timeout=5_000)
+    viewer = page.locator("#viewer .qa-doc").inner_text()
+    assert len(viewer) > 2000 and "Frontis.AI" in viewer  # the whole document, not the passage
+    assert "South China Morning Post" in page.locator("#viewer .qa-cite").inner_text()
+    # the citation under the answer in the chat opens it too
+    page.locator("#chat a.qa-open").last.click()
+    page.wait_for_function("() => document.getElementById('viewer-mark')?.innerText === 'Zhou Bowen'",
+                           timeout=15_000)
+
+
+def test_on_a_phone_the_answer_line_is_visible_after_asking(page, server):
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                          has_touch=True)
+    try:
+        phone.goto(server, wait_until="domcontentloaded")
+        phone.locator("#question textarea").wait_for(timeout=60_000)
+        for i, q in enumerate(["Who founded Frontis.AI?", "In what year was it founded?"]):
+            ask(phone, q, i)
+            phone.wait_for_timeout(500)
+            assert _in_view(phone, "#chat .qa-answer"), f"answer line of {q!r} is off screen"
+    finally:
+        phone.close()
