@@ -51,7 +51,7 @@ mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
 # A click on an "open" link anywhere on the page (sources panel or chat) asks the server for that
 # document: the link's target goes into a hidden textbox whose change event is wired below. A
 # link, not a button with data attributes: the chat's HTML sanitiser keeps href and drops data-*.
-HEAD = """<script>
+HEAD = r"""<script>
 document.addEventListener('click', (e) => {
   const a = e.target.closest('a.qa-open');
   const box = document.querySelector('#open-doc textarea');
@@ -62,6 +62,21 @@ document.addEventListener('click', (e) => {
                               t: Date.now()});
   box.dispatchEvent(new Event('input', {bubbles: true}));
 }, true);
+// "Copy message" on an answer copies plain text with its citation, not the HTML of the card.
+if (navigator.clipboard && navigator.clipboard.writeText) {
+  const write = navigator.clipboard.writeText.bind(navigator.clipboard);
+  navigator.clipboard.writeText = (text) => write(qaPlain(String(text)));
+}
+function qaPlain(text) {
+  if (!/class="qa-/.test(text)) return text;
+  const d = new DOMParser().parseFromString(text, 'text/html');
+  const answer = d.querySelector('.qa-answer strong');
+  if (!answer) return (d.body.textContent || '').trim();
+  const sentence = (d.querySelector('.qa-sentence')?.textContent || '').trim();
+  const cites = [...d.querySelectorAll('.qa-cites li')].map(li => (li.firstChild?.textContent || '').trim());
+  return answer.textContent.trim() + (sentence ? '\n"' + sentence + '"' : '') +
+         (cites.length ? '\nSource: ' + cites.join('; ') : '');
+}
 </script>"""
 # After the viewer or the chat updates: bring the highlighted span, or the new answer, into view.
 SHOW_MARK = "() => { const m = document.getElementById('viewer-mark'); if (m) m.scrollIntoView({block: 'center'}); }"
@@ -237,7 +252,7 @@ def chat_handler(service: Service):
         try:
             reply = service.assistant.ask(message, earlier, k=int(k_), mode=mode_, fusion=fusion_)
         except QAError as exc:
-            history.append({"role": "assistant", "content": f"⚠️ {_e(exc)}"})
+            history.append({"role": "assistant", "content": f"⚠ {_e(exc)}"})
             return history, gr.update(), ""
         history.append({"role": "assistant", "content": render_reply(service, reply)})
         return history, render_sources(service, reply), ""
@@ -254,14 +269,14 @@ def upload_handler(service: Service):
             path = Path(getattr(f, "name", f))
             original = Path(getattr(f, "orig_name", None) or path.name).name
             if not uploaded_by_page(path):
-                messages.append(f"❌ **{_e(original)}** refused: only files uploaded through "
+                messages.append(f"✗ **{_e(original)}** refused: only files uploaded through "
                                 "this page can be added")
                 continue
             try:
                 doc_id = service.add_file(path, original)
-                messages.append(f"✅ **{_e(original)}** indexed as `{_e(doc_id)}`")
+                messages.append(f"✓ **{_e(original)}** indexed as `{_e(doc_id)}`")
             except (QAError, OSError) as exc:
-                messages.append(f"❌ **{_e(original)}** refused: {_e(exc)}")
+                messages.append(f"✗ **{_e(original)}** refused: {_e(exc)}")
         return "\n\n".join(messages), render_documents(service), None
 
     return add_files
@@ -303,7 +318,13 @@ def build_ui(service: Service) -> gr.Blocks:
             )
             status = gr.Markdown(elem_id="upload-status")
             docs = gr.HTML(render_documents(service), elem_id="documents")
-            reset = gr.Button("Reset to the seed corpus", size="sm")
+            reset = gr.Button("Reset to the seed corpus", size="sm", elem_id="reset")
+            with gr.Row(visible=False, elem_id="reset-confirm") as confirm_row:
+                gr.Markdown("Remove every uploaded document and go back to the seed corpus?")
+                confirm = gr.Button("Yes, reset", size="sm", variant="stop", elem_id="reset-yes")
+                cancel = gr.Button("Cancel", size="sm", elem_id="reset-no")
+            # Every open page shows uploads and deletions made from any other page.
+            refresh = gr.Timer(5)
 
         respond = chat_handler(service)
         inputs = [box, chat, mode, k, fusion]
@@ -324,13 +345,18 @@ def build_ui(service: Service) -> gr.Blocks:
                     [chat, sources], api_name=False)
         chat.clear(lambda: render_sources(service, None), None, [sources], api_name=False)
 
-        upload.upload(upload_handler(service), upload, [status, docs, upload], api_name=False)
+        upload.upload(upload_handler(service), upload, [status, docs, upload], api_name=False,
+                      show_progress_on=[status])  # one progress bar, not one per output
+        refresh.tick(lambda: render_documents(service), None, docs, api_name=False, show_progress="hidden")
 
         def do_reset():
             service.reset()
             return "Corpus reset to the seed documents.", render_documents(service)
 
-        reset.click(do_reset, None, [status, docs], api_name=False)
+        reset.click(lambda: gr.update(visible=True), None, confirm_row, api_name=False)
+        cancel.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+        confirm.click(do_reset, None, [status, docs], api_name=False).then(
+            lambda: gr.update(visible=False), None, confirm_row, api_name=False)
     demo.queue(default_concurrency_limit=8)
     return demo
 

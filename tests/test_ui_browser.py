@@ -176,3 +176,52 @@ def test_on_a_phone_the_answer_line_is_visible_after_asking(page, server):
             assert _in_view(phone, "#chat .qa-answer"), f"answer line of {q!r} is off screen"
     finally:
         phone.close()
+
+
+def test_copy_message_gives_plain_text_with_the_citation(page, server):
+    ctx = page.context.browser.new_context(viewport={"width": 1300, "height": 1000})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
+    p = ctx.new_page()
+    try:
+        p.goto(server, wait_until="domcontentloaded")
+        p.locator("#question textarea").wait_for(timeout=60_000)
+        ask(p, "Who founded Frontis.AI?", 0)
+        p.locator("#chat button[aria-label='Copy message']").last.click()
+        p.wait_for_timeout(300)
+        text = p.evaluate("navigator.clipboard.readText()")
+        assert text.startswith("Zhou Bowen\n") and "<" not in text
+        assert "Source: China approves first batch of large language models of 2024 — South China Morning Post" in text
+    finally:
+        ctx.close()
+
+
+def test_uploads_reach_other_pages_and_reset_asks_first(page, server, tmp_path):
+    other = page.context.browser.new_page(viewport={"width": 1300, "height": 1000})
+    try:
+        other.goto(server, wait_until="domcontentloaded")
+        other.locator("#question textarea").wait_for(timeout=60_000)
+        other.get_by_text("Corpus", exact=True).click()
+        doc = tmp_path / "lime.txt"
+        doc.write_text("The lime is a green citrus fruit grown in Mexico.\n", encoding="utf-8")
+        page.locator("#upload input[type=file]").set_input_files(str(doc))
+        page.wait_for_function("() => (document.querySelector('#upload-status')?.innerText || '').includes('lime.txt')",
+                               timeout=60_000)
+        assert page.locator("#upload-status").inner_text().lstrip().startswith("✓")  # a text glyph, not an emoji
+        # the other page's list shows it without a reload
+        other.wait_for_function("() => document.querySelector('#documents').innerText.includes('upload:lime.txt')",
+                                timeout=20_000)
+
+        page.locator("#reset").click()
+        page.locator("#reset-confirm").wait_for(state="visible", timeout=10_000)
+        page.locator("#reset-no").click()
+        page.locator("#reset-confirm").wait_for(state="hidden", timeout=10_000)
+        page.wait_for_timeout(500)
+        assert "upload:lime.txt" in page.locator("#documents").inner_text()  # cancel changed nothing
+        page.locator("#reset").click()
+        page.locator("#reset-yes").click()
+        page.wait_for_function("() => !document.querySelector('#documents').innerText.includes('upload:lime.txt')",
+                               timeout=30_000)
+        other.wait_for_function("() => !document.querySelector('#documents').innerText.includes('upload:lime.txt')",
+                                timeout=20_000)
+    finally:
+        other.close()
