@@ -298,7 +298,7 @@ def build_ui(service: Service) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 clear = gr.Button("New conversation", size="sm")
-                gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+                examples = gr.Examples(EXAMPLES, inputs=box, label="Example questions")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources(service, None), elem_id="sources")
@@ -341,6 +341,8 @@ def build_ui(service: Service) -> gr.Blocks:
         gr.api(feedback_api(service), api_name="feedback")
         chat.like(like_handler(service), [chat], None, api_name=False)
         box.submit(respond, inputs, outputs, api_name=False).then(None, js=SHOW_ANSWER)
+        # An example question is asked when clicked, not only put in the box.
+        examples.load_input_event.then(respond, inputs, outputs, api_name=False).then(None, js=SHOW_ANSWER)
         clear.click(lambda: ([], render_sources(service, None)), None,
                     [chat, sources], api_name=False)
         chat.clear(lambda: render_sources(service, None), None, [sources], api_name=False)

@@ -225,3 +225,12 @@ def test_uploads_reach_other_pages_and_reset_asks_first(page, server, tmp_path):
                                 timeout=20_000)
     finally:
         other.close()
+
+
+def test_an_example_question_is_asked_when_clicked(page):
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("() => document.querySelectorAll(\"#chat .message.bot, #chat [data-testid='bot']\").length === 0",
+                           timeout=10_000)
+    page.get_by_text("Who founded 01.AI?", exact=True).first.click()
+    page.wait_for_function("() => (document.querySelector('#chat .qa-answer')?.innerText || '').includes('Lee Kai-fu')",
+                           timeout=30_000)
