@@ -324,6 +324,8 @@ def serve(host, port, reader, reader_model, corpus, index_dir, **backend) -> Non
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps (smoke runs).")
 @click.option("--limit", type=int, default=None, help="Use only the first N questions (smoke runs).")
 @click.option("--seed", type=int, default=None)
+@click.option("--init", type=click.Path(file_okay=False), default=None,
+              help="Continue from a saved reader model (e.g. qa/reader_model) instead of a new head.")
 def train_reader(data, out, **overrides) -> None:
     """Fine-tune the span reader on SQuAD-format data (see qa/reader_model/README.md)."""
     from qa.training import TrainConfig, train

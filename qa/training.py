@@ -60,6 +60,7 @@ class TrainConfig:
     max_steps: int | None = None
     limit: int | None = None
     threads: int | None = None
+    init: str | None = None  # a saved reader model to continue from (default: a new head)
 
 
 def load_examples(path: str | Path) -> list[TrainExample]:
@@ -248,7 +249,12 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     items, train_ex, dev = _training_data(data, cfg, tok)
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
-    model = new_model()
+    if cfg.init:  # continue training a saved model: same architecture, its trained head
+        from qa.span_model import load_model
+
+        model = load_model(cfg.init)[0]
+    else:
+        model = new_model()
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = _optimizer(model, cfg, total)
@@ -299,8 +305,8 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - thin 
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     for f in TrainConfig.__dataclass_fields__.values():
-        p.add_argument("--" + f.name.replace("_", "-"), type=float if f.type in ("float", "float | None") else int,
-                       default=None)
+        kind = float if f.type in ("float", "float | None") else str if f.type == "str | None" else int
+        p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
     args = p.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k not in ("data", "out") and v is not None}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

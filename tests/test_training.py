@@ -79,6 +79,11 @@ def test_a_few_steps_lower_the_loss_and_resume(tmp_path):
     train(DATA, tmp_path / "run", TrainConfig(**{**cfg.__dict__, "max_steps": 7}), progress=False)
     curve = [json.loads(line) for line in (tmp_path / "run" / "curve.jsonl").read_text().splitlines()]
     assert [r["step"] for r in curve][-1] == 7 and len(curve) == 7
+    # --init continues from a saved model: its first loss is the trained one, not a new head's
+    more = TrainConfig(**{**cfg.__dict__, "max_steps": 1, "init": str(tmp_path / "run" / "model")})
+    train(DATA, tmp_path / "more", more, progress=False)
+    first = json.loads((tmp_path / "more" / "curve.jsonl").read_text().splitlines()[0])
+    assert first["loss"] < curve[0]["loss"]
 
 
 @needs_data
