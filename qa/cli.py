@@ -92,27 +92,15 @@ def open_retriever(index_dir: Path | None, corpus: Path | None, **config):
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch, even if up to date.")
 @_backend_opts
 def index(corpus: Path | None, index_dir: Path | None, rebuild: bool, **backend) -> None:
-    """Build or update the index of a corpus folder."""
+    """Build or update the index of a corpus folder (streamed; an interrupted build resumes)."""
     import time
 
-    from qa import store
-    from qa.documents import corpus_stats, scan_folder
-    from qa.retriever import Retriever
+    from qa.build import build_index
 
     corpus = corpus or default_corpus()
     index_dir = index_dir or default_index()
     t0 = time.perf_counter()
-    store.check_not_inside(index_dir, corpus)
-    store.check_target(index_dir)
-    stats = corpus_stats(corpus)  # before reading, so a file changed meanwhile is seen next time
-    docs, skipped = scan_folder(corpus)
-    cfg = retriever_config(**backend)
-    if rebuild:
-        r = Retriever.from_documents(docs, cfg)
-        r.corpus_stats = stats
-        r.save(index_dir)
-    else:
-        r = Retriever.open(index_dir, docs, cfg, folder_stats=stats)
+    r, skipped = build_index(index_dir, corpus, retriever_config(**backend), rebuild=rebuild)
     click.echo(
         f"index {index_dir}: {len(r.documents)} documents, {len(r.chunks)} chunks "
         f"({time.perf_counter() - t0:.1f} s)"

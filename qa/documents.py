@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from qa.errors import CorpusError
@@ -276,6 +276,30 @@ class SkippedFile:
     reason: str
 
 
+def iter_folder(
+    folder: str | Path, *, id_prefix: str = "", name_ids: bool = False
+) -> Iterator[Document | SkippedFile]:
+    """Each supported file of a folder, read one at a time: a Document, or a SkippedFile with
+    the reason (unreadable, empty, or sharing an id with an earlier file). ``README.md`` and
+    hidden files are not corpus files. See :func:`scan_folder` for the arguments."""
+    folder = Path(folder)
+    metadata = load_metadata(folder)
+    seen: dict[str, Path] = {}
+    for path in corpus_files(folder):
+        doc_id = id_prefix + (path.name if name_ids else path.stem)
+        try:
+            if doc_id in seen:
+                raise CorpusError(
+                    f"{path.name} and {seen[doc_id].name} share the id {doc_id!r}; rename one"
+                )
+            seen[doc_id] = path
+            doc = load_file(path, metadata.get(path.stem))
+            yield dataclasses.replace(doc, doc_id=doc_id) if doc_id != doc.doc_id else doc
+        except CorpusError as exc:
+            log.warning("skipping %s: %s", path.name, exc)
+            yield SkippedFile(path.name, str(exc))
+
+
 def scan_folder(
     folder: str | Path, *, skip_bad: bool = True, id_prefix: str = "", name_ids: bool = False
 ) -> tuple[list[Document], list[SkippedFile]]:
@@ -294,27 +318,15 @@ def scan_folder(
         CorpusError: the folder is unusable, a file is bad (with ``skip_bad=False``), or no
             document is left.
     """
-    folder = Path(folder)
-    files = corpus_files(folder)
-    metadata = load_metadata(folder)
     docs: list[Document] = []
     skipped: list[SkippedFile] = []
-    seen: dict[str, Path] = {}
-    for path in files:
-        doc_id = id_prefix + (path.name if name_ids else path.stem)
-        try:
-            if doc_id in seen:
-                raise CorpusError(
-                    f"{path.name} and {seen[doc_id].name} share the id {doc_id!r}; rename one"
-                )
-            seen[doc_id] = path
-            doc = load_file(path, metadata.get(path.stem))
-            docs.append(dataclasses.replace(doc, doc_id=doc_id) if doc_id != doc.doc_id else doc)
-        except CorpusError as exc:
+    for item in iter_folder(folder, id_prefix=id_prefix, name_ids=name_ids):
+        if isinstance(item, SkippedFile):
             if not skip_bad:
-                raise
-            log.warning("skipping %s: %s", path.name, exc)
-            skipped.append(SkippedFile(path.name, str(exc)))
+                raise CorpusError(item.reason)
+            skipped.append(item)
+        else:
+            docs.append(item)
     if not docs:
         raise CorpusError(f"no readable document in {folder}")
     return docs, skipped
