@@ -19,6 +19,7 @@ from qa.ui_api import (
     like_handler, search_handler, text_history,
 )
 from qa.service import Service
+from qa.ui_assets import CSS, HEAD, SHOW_ANSWER, SHOW_MARK
 
 log = logging.getLogger(__name__)
 
@@ -28,66 +29,6 @@ EXAMPLES = [
     "What is ThreatBook's LLM called?",
     "How many users has Ernie Bot garnered?",
 ]
-# Earlier user questions that give a follow-up its context (each is read again to learn what
-# it was about, so more would cost more per question).
-CSS = """
-mark.answer { background: #ffe066; padding: 0 2px; border-radius: 3px; }
-mark.term { background: #d0ebff; padding: 0 1px; border-radius: 2px; }
-.qa-answer { font-size: 1.1em; }
-.qa-meta { color: #666; font-size: 0.85em; }
-.qa-passage { border: 1px solid #ddd; border-radius: 6px; padding: 8px; margin-bottom: 8px; }
-.qa-notfound { color: #a61e4d; font-weight: 600; }
-.qa-conf { border-radius: 4px; padding: 0 5px; font-size: 0.85em; color: #fff; cursor: help; }
-.qa-conf-high { background: #2b8a3e; } .qa-conf-medium { background: #e67700; }
-.qa-conf-low { background: #868e96; }
-.qa-cite { font-weight: 600; }
-.qa-open { border: 1px solid #adb5bd; border-radius: 4px; cursor: pointer; text-decoration: none;
-           font-size: 0.85em; padding: 0 6px; margin-left: 4px; }
-.qa-open:focus-visible { outline: 2px solid #1c7ed6; }
-#open-doc { display: none; }
-.qa-doc { max-height: 420px; overflow: auto; white-space: pre-wrap; border: 1px solid #ddd;
-          border-radius: 6px; padding: 8px; }
-"""
-# A click on an "open" link anywhere on the page (sources panel or chat) asks the server for that
-# document: the link's target goes into a hidden textbox whose change event is wired below. A
-# link, not a button with data attributes: the chat's HTML sanitiser keeps href and drops data-*.
-HEAD = r"""<script>
-document.addEventListener('click', (e) => {
-  const a = e.target.closest('a.qa-open');
-  const box = document.querySelector('#open-doc textarea');
-  const m = a && (a.getAttribute('href') || '').match(/^#open:(.*):(\d+):(\d+)$/);
-  if (!m || !box) return;
-  e.preventDefault(); e.stopPropagation();
-  box.value = JSON.stringify({doc: decodeURIComponent(m[1]), start: Number(m[2]), end: Number(m[3]),
-                              t: Date.now()});
-  box.dispatchEvent(new Event('input', {bubbles: true}));
-}, true);
-// "Copy message" on an answer copies plain text with its citation, not the HTML of the card.
-if (navigator.clipboard && navigator.clipboard.writeText) {
-  const write = navigator.clipboard.writeText.bind(navigator.clipboard);
-  navigator.clipboard.writeText = (text) => write(qaPlain(String(text)));
-}
-function qaPlain(text) {
-  if (!/class="qa-/.test(text)) return text;
-  const d = new DOMParser().parseFromString(text, 'text/html');
-  const answer = d.querySelector('.qa-answer strong');
-  if (!answer) return (d.body.textContent || '').trim();
-  const sentence = (d.querySelector('.qa-sentence')?.textContent || '').trim();
-  const cites = [...d.querySelectorAll('.qa-cites li')].map(li => (li.firstChild?.textContent || '').trim());
-  return answer.textContent.trim() + (sentence ? '\n"' + sentence + '"' : '') +
-         (cites.length ? '\nSource: ' + cites.join('; ') : '');
-}
-</script>"""
-# After the viewer or the chat updates: bring the highlighted span, or the new answer, into view.
-SHOW_MARK = "() => { const m = document.getElementById('viewer-mark'); if (m) m.scrollIntoView({block: 'center'}); }"
-SHOW_ANSWER = """() => { const m = [...document.querySelectorAll("#chat .message.bot, #chat [data-testid='bot']")].pop();
-  if (!m) return;
-  let box = m.parentElement;  // the chat's scrolling box: the reply's first line under its header
-  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
-  if (box && box !== document.body && box !== document.documentElement)
-    box.scrollTop += m.getBoundingClientRect().top - box.getBoundingClientRect().top - 48;
-  const r = m.getBoundingClientRect();  // then the page, on a small screen
-  if (r.top < 0 || r.top > window.innerHeight - 120) window.scrollBy(0, r.top - 80); }"""
 # Confidence at or above HIGH reads "high"; within MEDIUM_MARGIN of the abstention threshold it
 # reads "low", as such answers are nearly withheld.
 HIGH = 0.75
@@ -282,6 +223,35 @@ def upload_handler(service: Service):
     return add_files
 
 
+def corpus_panel(service: Service) -> None:
+    """The Corpus accordion: upload, the document list (refreshed on every open page), and a
+    reset that asks first. Built inside the page's Blocks."""
+    with gr.Accordion("Corpus", open=False):
+        upload = gr.File(label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
+                         elem_id="upload")
+        status = gr.Markdown(elem_id="upload-status")
+        docs = gr.HTML(render_documents(service), elem_id="documents")
+        reset = gr.Button("Reset to the seed corpus", size="sm", elem_id="reset")
+        with gr.Row(visible=False, elem_id="reset-confirm") as confirm_row:
+            gr.Markdown("Remove every uploaded document and go back to the seed corpus?")
+            confirm = gr.Button("Yes, reset", size="sm", variant="stop", elem_id="reset-yes")
+            cancel = gr.Button("Cancel", size="sm", elem_id="reset-no")
+        # Every open page shows uploads and deletions made from any other page.
+        refresh = gr.Timer(5)
+    upload.upload(upload_handler(service), upload, [status, docs, upload], api_name=False,
+                  show_progress_on=[status])  # one progress bar, not one per output
+    refresh.tick(lambda: render_documents(service), None, docs, api_name=False, show_progress="hidden")
+
+    def do_reset():
+        service.reset()
+        return "Corpus reset to the seed documents.", render_documents(service)
+
+    reset.click(lambda: gr.update(visible=True), None, confirm_row, api_name=False)
+    cancel.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    confirm.click(do_reset, None, [status, docs], api_name=False).then(
+        lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+
+
 def build_ui(service: Service) -> gr.Blocks:
     with gr.Blocks(title="Corpus QA") as demo:
         gr.Markdown(
@@ -311,20 +281,7 @@ def build_ui(service: Service) -> gr.Blocks:
                 mode = gr.Radio(["hybrid", "bm25", "dense"], value="hybrid", label="Retrieval")
                 fusion = gr.Radio(["weighted", "rrf"], value="weighted", label="Fusion")
                 k = gr.Slider(1, 10, value=5, step=1, label="Passages")
-        with gr.Accordion("Corpus", open=False):
-            upload = gr.File(
-                label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
-                elem_id="upload",
-            )
-            status = gr.Markdown(elem_id="upload-status")
-            docs = gr.HTML(render_documents(service), elem_id="documents")
-            reset = gr.Button("Reset to the seed corpus", size="sm", elem_id="reset")
-            with gr.Row(visible=False, elem_id="reset-confirm") as confirm_row:
-                gr.Markdown("Remove every uploaded document and go back to the seed corpus?")
-                confirm = gr.Button("Yes, reset", size="sm", variant="stop", elem_id="reset-yes")
-                cancel = gr.Button("Cancel", size="sm", elem_id="reset-no")
-            # Every open page shows uploads and deletions made from any other page.
-            refresh = gr.Timer(5)
+        corpus_panel(service)
 
         respond = chat_handler(service)
         inputs = [box, chat, mode, k, fusion]
@@ -347,18 +304,6 @@ def build_ui(service: Service) -> gr.Blocks:
                     [chat, sources], api_name=False)
         chat.clear(lambda: render_sources(service, None), None, [sources], api_name=False)
 
-        upload.upload(upload_handler(service), upload, [status, docs, upload], api_name=False,
-                      show_progress_on=[status])  # one progress bar, not one per output
-        refresh.tick(lambda: render_documents(service), None, docs, api_name=False, show_progress="hidden")
-
-        def do_reset():
-            service.reset()
-            return "Corpus reset to the seed documents.", render_documents(service)
-
-        reset.click(lambda: gr.update(visible=True), None, confirm_row, api_name=False)
-        cancel.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
-        confirm.click(do_reset, None, [status, docs], api_name=False).then(
-            lambda: gr.update(visible=False), None, confirm_row, api_name=False)
     demo.queue(default_concurrency_limit=8)
     return demo
 

@@ -73,6 +73,28 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
+def _latencies(idx, enc, qs: list[str], qvecs: list) -> dict:
+    """p50/p95 ms of BM25, dense and hybrid search as Retriever.search runs them on Milvus,
+    the query embedding computed cold; fills ``qvecs`` with the query vectors."""
+    from qa.config import FusionMethod, SearchMode
+
+    times: dict[str, list[float]] = {"lexical": [], "dense": [], "hybrid": []}
+    for q in qs:
+        times["lexical"].append(_timed(lambda: idx.search(q, None, _DEPTH, SearchMode.BM25,
+                                                           FusionMethod.WEIGHTED, 0.5, 60)))
+        enc.encode_query.cache_clear()
+        times["dense"].append(_timed(lambda: qvecs.append(enc.encode_query(q)) or idx.search(
+            q, qvecs[-1], _DEPTH, SearchMode.DENSE, FusionMethod.WEIGHTED, 0.5, 60)))
+        enc.encode_query.cache_clear()
+        times["hybrid"].append(_timed(lambda: idx.search(q, enc.encode_query(q), _DEPTH, SearchMode.HYBRID,
+                                                          FusionMethod.WEIGHTED, 0.5, 60)))
+    out = {}
+    for k, ts in times.items():
+        ms = [x * 1000 for x in ts]
+        out[f"{k}_p50_ms"], out[f"{k}_p95_ms"] = round(percentile(ms, 50), 2), round(percentile(ms, 95), 2)
+    return out
+
+
 def run_milvus(n: int, uri: str | None = None, material: Material | None = None, seed: int = 0) -> dict:
     """Build a collection of ``n`` chunks in Milvus and time search, updates and recall."""
     import faiss
@@ -106,21 +128,7 @@ def run_milvus(n: int, uri: str | None = None, material: Material | None = None,
             report["open_s"] = round(time.perf_counter() - t, 3)
             qs = [m.questions[i] for i in rng.choice(len(m.questions), size=min(_QUERIES, len(m.questions)),
                                                        replace=False)]
-            times: dict[str, list[float]] = {"lexical": [], "dense": [], "hybrid": []}
-            qvecs = []
-            enc = m.encoder
-            for q in qs:
-                times["lexical"].append(_timed(lambda: idx.search(q, None, _DEPTH, SearchMode.BM25,
-                                                                   FusionMethod.WEIGHTED, 0.5, 60)))
-                enc.encode_query.cache_clear()
-                times["dense"].append(_timed(lambda: qvecs.append(enc.encode_query(q)) or idx.search(
-                    q, qvecs[-1], _DEPTH, SearchMode.DENSE, FusionMethod.WEIGHTED, 0.5, 60)))
-                enc.encode_query.cache_clear()
-                times["hybrid"].append(_timed(lambda: idx.search(q, enc.encode_query(q), _DEPTH, SearchMode.HYBRID,
-                                                                  FusionMethod.WEIGHTED, 0.5, 60)))
-            for k, ts in times.items():
-                ms = [x * 1000 for x in ts]
-                report[f"{k}_p50_ms"], report[f"{k}_p95_ms"] = round(percentile(ms, 50), 2), round(percentile(ms, 95), 2)
+            report.update(_latencies(idx, m.encoder, qs, qvecs := []))
             _, exact = faiss.knn(np.stack(qvecs), vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)
             got = [[c for c, _ in idx.search("", v, 10, SearchMode.DENSE, FusionMethod.WEIGHTED, 0.5, 60)[0]]
                    for v in qvecs]

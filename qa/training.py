@@ -231,6 +231,19 @@ def _optimizer(model, cfg: TrainConfig, total: int):
     return opt, sched
 
 
+def _initial_model(cfg: TrainConfig):
+    """A new span head on the packaged encoder, or a saved model to continue (``cfg.init``);
+    word embeddings frozen either way, so the shipped form can leave them out."""
+    if cfg.init:
+        from qa.span_model import load_model
+
+        model = load_model(cfg.init)[0]
+    else:
+        model = new_model()
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    return model
+
+
 def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
     """Train, checkpoint, score on held-out articles and save the shipped form in ``out_dir``.
 
@@ -249,13 +262,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     items, train_ex, dev = _training_data(data, cfg, tok)
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
-    if cfg.init:  # continue training a saved model: same architecture, its trained head
-        from qa.span_model import load_model
-
-        model = load_model(cfg.init)[0]
-    else:
-        model = new_model()
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    model = _initial_model(cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = _optimizer(model, cfg, total)
     step = _load_checkpoint(out, model, opt, sched)

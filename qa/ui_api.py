@@ -9,6 +9,8 @@ import gradio as gr
 from qa.errors import QAError
 from qa.service import Service
 
+# Earlier user questions that give a follow-up its context (each is read again to learn what
+# it was about, so more would cost more per question).
 CONTEXT_TURNS = 5
 
 
