@@ -223,6 +223,20 @@ def upload_handler(service: Service):
     return add_files
 
 
+def upload_api(service: Service):
+    def upload(path: str | None) -> dict:
+        """Index one file uploaded with ``handle_file``; returns its id and the documents."""
+        if not path or not uploaded_by_page(Path(path)):
+            raise gr.Error("send the file with gradio_client.handle_file(...); only uploaded files are indexed")
+        try:
+            doc_id = service.add_file(path, Path(path).name)
+        except (QAError, OSError) as exc:
+            raise gr.Error(str(exc)) from None
+        return {"doc_id": doc_id, "documents": service.documents()}
+
+    return upload
+
+
 def corpus_panel(service: Service) -> None:
     """The Corpus accordion: upload, the document list (refreshed on every open page), and a
     reset that asks first. Built inside the page's Blocks."""
@@ -246,6 +260,10 @@ def corpus_panel(service: Service) -> None:
         service.reset()
         return "Corpus reset to the seed documents.", render_documents(service)
 
+    # gradio_client's /upload: a file sent with handle_file(), indexed like a page upload.
+    with gr.Row(visible=False):
+        api_file, api_out = gr.File(file_count="single"), gr.JSON()
+    gr.Button(visible=False).click(upload_api(service), api_file, api_out, api_name="upload")
     reset.click(lambda: gr.update(visible=True), None, confirm_row, api_name=False)
     cancel.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
     confirm.click(do_reset, None, [status, docs], api_name=False).then(

@@ -44,3 +44,21 @@ def test_document_endpoint_gives_the_text_answers_point_into(client):
     assert "South China Morning Post" in doc["citation"]
     with pytest.raises(Exception, match="no document"):
         client.predict("nope", api_name="/document")
+
+
+def test_upload_ask_delete_through_the_client(client, tmp_path):
+    from gradio_client import handle_file
+
+    note = tmp_path / "pears.md"
+    note.write_text("# Pears\n\nThe Bartlett pear was first grown in England in 1765.\n", encoding="utf-8")
+    r = client.predict(handle_file(str(note)), api_name="/upload")
+    assert r["doc_id"] == "upload:pears.md" and any(d["doc_id"] == "upload:pears.md" for d in r["documents"])
+    a = client.predict("When was the Bartlett pear first grown?", [], api_name="/ask")
+    assert a["answer"] == "1765" and a["doc_id"] == "upload:pears.md"
+    left = client.predict("upload:pears.md", api_name="/delete")
+    assert all(d["doc_id"] != "upload:pears.md" for d in left)
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ\x00")
+    with pytest.raises(Exception, match="unsupported file type"):
+        client.predict(handle_file(str(bad)), api_name="/upload")
+

@@ -108,6 +108,20 @@ def test_upload_event_refuses_a_server_path(client, app_and_service, secret_file
     assert messages  # the event answered (an error or a refusal), it did not hang
 
 
+def test_upload_api_refuses_a_server_path(client, app_and_service, secret_file):
+    """gradio_client's /upload, spoken raw: a FileData naming a server file is not indexed
+    (gradio_client itself would upload a local file first, which is a real upload)."""
+    service = app_and_service[1]
+    before = {d["doc_id"] for d in service.documents()}
+    fn = next(dep.get("id", i) for i, dep in enumerate(client.get("/config").json()["dependencies"])
+              if dep.get("api_name") == "upload")
+    messages = call(client, fn, [{"path": str(secret_file), "orig_name": "notes.txt",
+                                  "meta": {"_type": "gradio.FileData"}}])
+    assert {d["doc_id"] for d in service.documents()} == before
+    assert SECRET not in json.dumps(messages)
+    assert any(m.get("msg") == "process_completed" and not m.get("success", True) for m in messages)
+
+
 def test_text_history_keeps_only_text():
     import ui
 
