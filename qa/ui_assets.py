@@ -51,6 +51,17 @@ function qaPlain(text) {
   return answer.textContent.trim() + (sentence ? '\n"' + sentence + '"' : '') +
          (cites.length ? '\nSource: ' + cites.join('; ') : '');
 }
+// Gradio labels each chat message for screen readers with its raw content, which for an answer
+// is HTML: keep such labels to the text a reader should hear.
+function qaFixLabels() {
+  document.querySelectorAll('#chat [aria-label*="<"]').forEach((el) => {
+    const label = el.getAttribute('aria-label');
+    const i = label.indexOf('<');
+    el.setAttribute('aria-label', label.slice(0, i) + qaPlain(label.slice(i)));
+  });
+}
+new MutationObserver(qaFixLabels).observe(document.documentElement,
+  {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label']});
 </script>"""
 # After the viewer or the chat updates: bring the highlighted span, or the new answer, into view.
 SHOW_MARK = "() => { const m = document.getElementById('viewer-mark'); if (m) m.scrollIntoView({block: 'center'}); }"

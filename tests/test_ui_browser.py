@@ -234,3 +234,12 @@ def test_an_example_question_is_asked_when_clicked(page):
     page.get_by_text("Who founded 01.AI?", exact=True).first.click()
     page.wait_for_function("() => (document.querySelector('#chat .qa-answer')?.innerText || '').includes('Lee Kai-fu')",
                            timeout=30_000)
+
+
+def test_screen_readers_get_text_not_markup(page):
+    page.get_by_role("button", name="New conversation").click()
+    ask(page, "Who founded Frontis.AI?", 0)
+    page.wait_for_timeout(300)
+    labels = page.evaluate("() => [...document.querySelectorAll('#chat [aria-label]')].map(e => e.getAttribute('aria-label'))")
+    assert not [x for x in labels if "<" in x], labels
+    assert any(x.startswith("bot's message: Zhou Bowen") and "Source: China approves" in x for x in labels), labels
