@@ -164,4 +164,14 @@ class MilvusIndex:
                   else WeightedRanker(1.0 - dense_weight, dense_weight))
         res = self.client.hybrid_search(self.collection, reqs, ranker, limit=depth, output_fields=["id"])
         ranked = [(int(h["id"]), float(h["distance"])) for h in res[0]]
+        # Every fused hit keeps both component scores, as on the embedded backend: a chunk
+        # outside the dense candidates gets its cosine from its stored vector; one outside the
+        # BM25 candidates matched too few query terms to rank and keeps 0.
+        missing = [c for c, _ in ranked if c not in dense]
+        if missing:
+            rows = self.client.get(self.collection, ids=missing, output_fields=["dense"])
+            q = np.asarray(qvec, dtype=np.float32)
+            dense.update({int(r["id"]): float(np.dot(np.asarray(r["dense"], dtype=np.float32), q)) for r in rows})
+        for c, _ in ranked:
+            lexical.setdefault(c, 0.0)
         return ranked, lexical, dense
