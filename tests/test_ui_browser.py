@@ -165,15 +165,23 @@ def test_a_source_opens_the_whole_document_at_the_answer(page):
 
 
 def test_on_a_phone_the_answer_line_is_visible_after_asking(page, server):
+    """At 390 px: the corpus overview, the answer line after each question, and a source
+    opened in the viewer are all readable without hunting for them."""
     phone = page.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
                                           has_touch=True)
     try:
         phone.goto(server, wait_until="domcontentloaded")
         phone.locator("#question textarea").wait_for(timeout=60_000)
+        assert "This corpus holds 5 documents" in phone.locator("#sources .qa-corpus").inner_text()
         for i, q in enumerate(["Who founded Frontis.AI?", "In what year was it founded?"]):
             ask(phone, q, i)
             phone.wait_for_timeout(500)
             assert _in_view(phone, "#chat .qa-answer"), f"answer line of {q!r} is off screen"
+        phone.locator("#chat a.qa-open").last.tap()
+        phone.wait_for_function("() => document.getElementById('viewer-mark')?.innerText === '2021'",
+                                timeout=15_000)
+        phone.wait_for_timeout(500)
+        assert _in_view(phone, "#viewer-mark"), "the opened answer is off screen"
     finally:
         phone.close()
 
