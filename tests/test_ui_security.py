@@ -164,3 +164,25 @@ def test_the_page_event_takes_its_context_from_the_chat(client):
                {"role": "assistant", "content": [{"type": "text", "text": "Zhou Bowen"}]}]
     data = _result(call(client, chat, ["In what year was it founded?", history, "hybrid", 5, "weighted"]))
     assert "2021" in json.dumps(data[-1])
+
+
+def test_document_viewer_escapes_what_a_document_holds(app_and_service, tmp_path):
+    import ui
+
+    service = app_and_service[1]
+    evil = tmp_path / "evil.txt"
+    evil.write_text("Plain words, then <img src=x onerror=alert(1)> and <script>alert(2)</script> end.",
+                    encoding="utf-8")
+    doc_id = service.add_file(evil, "evil.txt")
+    try:
+        text = service.retriever.documents[doc_id].text
+        start = text.index("then")
+        html = ui.render_document(service, json.dumps({"doc": doc_id, "start": start, "end": start + 4}))
+        assert "<img" not in html and "<script" not in html and "&lt;img" in html
+        assert "<mark class='answer' id='viewer-mark'>then</mark>" in html
+        link = ui.open_button('x" onclick="alert(1)', 0, 4)
+        assert "onclick=" not in link.replace("%22%20onclick%3D%22", "")  # the id is URL-quoted
+        assert ui.render_document(service, '{"doc": "nope", "start": 0, "end": 1}').startswith("<p")
+        assert ui.render_document(service, "not json").startswith("<p")
+    finally:
+        service.delete(doc_id)
