@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from qa import store
-from qa.annotate import Annotation, annotate
+from qa.annotate import annotate
 from qa.chunking import chunk_document
 from qa.config import FusionMethod, RetrieverConfig, SearchMode
 from qa.dense import DenseIndex, Encoder
+from qa.docstore import Annotations, Chunks, DocStore, Documents
 from qa.documents import corpus_fingerprint, corpus_stats, load_folder
 from qa.errors import IndexError_, InputError
 from qa.fusion import fuse, top_k
@@ -44,9 +45,8 @@ class Retriever:
     def __init__(self, config: RetrieverConfig | None = None, encoder: Encoder | None = None):
         self.config = config or RetrieverConfig()
         self.encoder = encoder or Encoder.get(self.config.model)
-        self.documents: dict[str, Document] = {}
-        self.annotations: dict[str, Annotation] = {}
-        self.chunks: dict[int, Chunk] = {}
+        # Documents, annotations and chunks: in SQLite once saved, read lazily (qa.docstore).
+        self.store = DocStore()
         self.lexical = new_lexical(self.config.lexical, 0, self.config.bm25_k1, self.config.bm25_b)
         self.dense = DenseIndex(self.encoder.dim, self.config.dense_index, self.config.nprobe)
         self.remote = None  # a MilvusIndex when config.backend == "milvus"
@@ -61,6 +61,18 @@ class Retriever:
         # Sizes and times of the corpus folder files the index matches (see Retriever.open).
         self.corpus_stats: dict[str, list[int]] | None = None
         self.build_seconds = 0.0
+
+    @property
+    def documents(self) -> Documents:
+        return self.store.documents
+
+    @property
+    def annotations(self) -> Annotations:
+        return self.store.annotations
+
+    @property
+    def chunks(self) -> Chunks:
+        return self.store.chunks
 
     # ----- building ---------------------------------------------------------------------------
     @classmethod
@@ -131,7 +143,7 @@ class Retriever:
         gone = {d for d in doc_ids if d in self.documents}
         if not gone:
             return []
-        dead = {cid for cid, c in self.chunks.items() if c.doc_id in gone}
+        dead = self.chunks.ids_of(gone)
         self.lexical.remove(dead)
         if self.remote is not None:
             self.remote.remove(dead)
@@ -151,7 +163,7 @@ class Retriever:
             True when anything changed.
         """
         want = corpus_fingerprint(documents)
-        have = corpus_fingerprint(self.documents.values())
+        have = self.store.fingerprints()
         removed = [d for d in have if d not in want]
         changed = [d for d in documents if have.get(d.doc_id) != want[d.doc_id]]
         self.remove_documents(removed)
@@ -168,7 +180,7 @@ class Retriever:
         return self.lexical.doc_fraction(term)
 
     def fingerprint(self) -> dict[str, str]:
-        return corpus_fingerprint(self.documents.values())
+        return self.store.fingerprints()
 
     # ----- searching --------------------------------------------------------------------------
     def search(
@@ -317,6 +329,8 @@ class Retriever:
             return build("no index")
         try:
             manifest = store.read_manifest(directory)
+        except store.FormatVersionError:
+            return build("index saved in another format")  # the corpus is here to rebuild from
         except IndexError_ as exc:
             raise IndexError_(f"{exc}. {store.rebuild_hint(directory)}") from None
         if given is None and (manifest.get("index_key") or {}).get("backend") == "milvus":

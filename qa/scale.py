@@ -7,8 +7,10 @@ minutes on 2 cores, so each distinct sentence is embedded once and a chunk's vec
 normalised sum of its sentences' vectors plus a little noise; the output says so, and reports
 the encoder's real throughput on a sample of whole chunks.
 
-The index is built and saved by this process; a fresh process then opens it and times the
-queries, so open time and memory are what a server would see.
+The index is a complete one, in the Retriever's own format: documents of four chunks with
+their sentence annotations in the SQLite store, both engines, a manifest. It is built and
+saved by this process; a fresh process then opens it with ``Retriever.load`` (checksums
+verified) and times ``Retriever.search``, so open time and memory are what a server would see.
 """
 from __future__ import annotations
 
@@ -71,11 +73,12 @@ def _du_mb(path: Path) -> float:
 class Material:
     """The sentences, their vectors and terms, and the queries: made once per benchmark run."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_sentences: int | None = None) -> None:
         from qa.dense import Encoder
         from qa.tokens import tokenize
 
         self.sentences, self.questions = _sentences(SHARED)
+        self.sentences = self.sentences[:max_sentences]  # fewer, for a quick check
         self.encoder = Encoder.get()
         t = time.perf_counter()
         self.vectors = self.encoder.encode(self.sentences, batch_size=64)
@@ -83,10 +86,46 @@ class Material:
         self.terms = [tokenize(s) for s in self.sentences]
 
 
+_CHUNKS_PER_DOC = 4
+
+
+def _store_rows(picks: list[np.ndarray], sents: list[str]):
+    """Documents of four chunks each, their sentence annotations and chunk offsets, as store
+    rows, generated a document at a time (entities and noun chunks are left empty: spaCy over
+    a million chunks would take hours, and search does not read them)."""
+    from qa.annotate import Annotation
+    from qa.docstore import annotation_row, chunk_row, document_row
+    from qa.types import Chunk, Document, Span
+
+    docs, anns, chunks = [], [], []
+    for first in range(0, len(picks), _CHUNKS_PER_DOC):
+        doc_id, text, spans, cuts = f"d{first // _CHUNKS_PER_DOC:07d}", "", [], []
+        for cid in range(first, min(first + _CHUNKS_PER_DOC, len(picks))):
+            start = len(text) + (2 if text else 0)
+            text += ("\n\n" if text else "")
+            for i in picks[cid]:
+                if text and not text.endswith("\n"):
+                    text += " "
+                spans.append(Span(len(text), len(text) + len(sents[i])))
+                text += sents[i]
+            cuts.append((cid, start, len(text)))
+        docs.append(document_row(Document(doc_id, text, text, title=f"Synthetic {doc_id}")))
+        anns.append(annotation_row(Annotation(doc_id, tuple(spans), (), ())))
+        chunks += [chunk_row(Chunk(doc_id, text[a:b], a, b, cid)) for cid, a, b in cuts]
+        if len(docs) >= 2_000:
+            yield docs, anns, chunks
+            docs, anns, chunks = [], [], []
+    yield docs, anns, chunks
+
+
 def build(n: int, out: Path, lexical: str, dense: str, m: Material, seed: int = 0) -> dict:
-    """Build the lexical and dense stores for ``n`` synthetic chunks into ``out``."""
+    """Build a complete index (the Retriever's own format) of ``n`` synthetic chunks in
+    ``out/index``; the vectors and queries for the measurements go in ``out``."""
+    from qa.config import RetrieverConfig
     from qa.dense import DenseIndex
+    from qa.docstore import FILE, DocStore, create
     from qa.lexical import new_lexical
+    from qa.retriever import Retriever
 
     rng = np.random.default_rng(seed)
     sents, questions, enc, sent_vecs, sent_terms = m.sentences, m.questions, m.encoder, m.vectors, m.terms
@@ -117,33 +156,60 @@ def build(n: int, out: Path, lexical: str, dense: str, m: Material, seed: int = 
     report["dense_build_s"] = round(time.perf_counter() - t, 2)
     report["dense_kind"] = "ivf" if den.approximate else "exact"
     out.mkdir(parents=True, exist_ok=True)
-    lex.save(out / lex.FILE)
-    den.save(out / "dense.faiss")
+    t = time.perf_counter()
+    create(out / FILE, *_rows_streams(picks, sents, out))
+    report["store_build_s"] = round(time.perf_counter() - t, 2)
+    r = Retriever(RetrieverConfig(lexical=lexical, dense_index=dense), enc)
+    r.store, r.lexical, r.dense, r._next_id = DocStore(out / FILE), lex, den, n
+    t = time.perf_counter()
+    r.save(out / "index")
+    report["save_s"] = round(time.perf_counter() - t, 2)
     np.save(out / "vectors.npy", vecs)  # for recall against the exact scan
     qs = [questions[i] for i in rng.choice(len(questions), size=_QUERIES, replace=False)]
     (out / "queries.json").write_text(json.dumps(qs))
     report["build_peak_rss_mb"] = round(_rss_mb())
-    report["index_size_mb"] = round(_du_mb(out / lex.FILE) + _du_mb(out / "dense.faiss"), 1)
+    report["index_size_mb"] = round(_du_mb((out / "index").resolve()), 1)
     return report
 
 
-def _time_queries(lex, den, enc, qs: list[str]) -> tuple[dict[str, list[float]], list[np.ndarray]]:
-    """Seconds per query of each search path; the query embedding is computed cold."""
-    from qa.fusion import fuse, top_k
+def _rows_streams(picks, sents, out: Path):
+    """The three row streams of :func:`_store_rows`, by way of temporary JSON Lines files, so
+    that each table is written in one pass with bounded memory."""
+    files = [out / f"rows-{t}.jsonl" for t in ("documents", "annotations", "chunks")]
+    handles = [f.open("w", encoding="utf-8") for f in files]
+    for parts in _store_rows(picks, sents):
+        for fh, rows in zip(handles, parts):
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    for fh in handles:
+        fh.close()
+
+    def read(f: Path):
+        with f.open(encoding="utf-8") as fh:
+            for line in fh:
+                yield tuple(json.loads(line))
+        f.unlink()
+
+    return [read(f) for f in files]
+
+
+def _time_queries(r, qs: list[str]) -> tuple[dict[str, list[float]], list[np.ndarray]]:
+    """Seconds per query of each search path; the query embedding is computed cold. Hybrid
+    is ``Retriever.search``: tokenising, both engines, fusion and reading the hits' chunks."""
     from qa.tokens import tokenize
 
+    enc = r.encoder
     timings: dict[str, list[float]] = {"lexical": [], "embed": [], "dense_search": [], "dense": [], "hybrid": []}
     qvecs = []
     for q in qs:
         terms = tokenize(q)
         t = time.perf_counter()
-        lex.top(terms, _DEPTH)
+        r.lexical.top(terms, _DEPTH)
         timings["lexical"].append(time.perf_counter() - t)
         enc.encode_query.cache_clear()
         t = time.perf_counter()
         v = enc.encode_query(q)
         t1 = time.perf_counter()
-        den.search(v, _DEPTH)
+        r.dense.search(v, _DEPTH)
         t2 = time.perf_counter()
         timings["embed"].append(t1 - t)
         timings["dense_search"].append(t2 - t1)
@@ -151,28 +217,29 @@ def _time_queries(lex, den, enc, qs: list[str]) -> tuple[dict[str, list[float]],
         qvecs.append(v)
         enc.encode_query.cache_clear()
         t = time.perf_counter()
-        lx = lex.top(terms, _DEPTH)
-        dn = den.search(enc.encode_query(q), _DEPTH)
-        dn.update(den.scores_for(v, [c for c in lx if c not in dn]))
-        lx.update(lex.scores_for(terms, [c for c in dn if c not in lx]))
-        top_k(fuse("weighted", lx, dn, dense_weight=0.5), 5)
+        r.search(q, k=5, mode="hybrid")
         timings["hybrid"].append(time.perf_counter() - t)
     return timings, qvecs
 
 
-def _update_costs(lex, den, qvecs: list[np.ndarray]) -> dict:
-    """Seconds to add, then remove, one two-chunk document."""
-    from qa.tokens import tokenize
+def _update_costs(r, out: Path) -> dict:
+    """Seconds to add, then remove, one document (cleaned, annotated by spaCy, chunked,
+    embedded, indexed), and to save the index after it."""
+    from qa.annotate import annotate
+    from qa.documents import make_document
 
-    new_id = 10**12
+    text = " ".join(f"Sentence {i} of a new document about tantivy, faiss and SQLite." for i in range(12))
+    annotate([make_document("warm-up", "Load spaCy before the clock starts.")])
     t = time.perf_counter()
-    lex.add([new_id, new_id + 1], [tokenize("A new document about tantivy and faiss."), ["extra"]])
-    den.add([new_id, new_id + 1], np.stack([qvecs[0], qvecs[1]]))
+    r.add_documents([make_document("new-document", text, title="New")])
     added = time.perf_counter() - t
     t = time.perf_counter()
-    lex.remove({new_id, new_id + 1})
-    den.remove({new_id, new_id + 1})
-    return {"add_document_s": round(added, 3), "remove_document_s": round(time.perf_counter() - t, 3)}
+    r.save(out / "index")
+    saved = time.perf_counter() - t
+    t = time.perf_counter()
+    r.remove_documents(["new-document"])
+    return {"add_document_s": round(added, 3), "remove_document_s": round(time.perf_counter() - t, 3),
+            "save_after_add_s": round(saved, 2)}
 
 
 def _recall(den, out: Path, qvecs: list[np.ndarray]) -> float:
@@ -187,31 +254,36 @@ def _recall(den, out: Path, qvecs: list[np.ndarray]) -> float:
     return round(float(np.mean([len(set(g) & set(e.tolist())) / 10 for g, e in zip(got, exact)])), 4)
 
 
-def serve(out: Path, lexical: str, nprobe: int | None) -> dict:
+def serve(out: Path, nprobe: int | None) -> dict:
     """Open a built index (in a fresh process) and time queries, updates and recall."""
-    from qa.dense import DenseIndex, Encoder
-    from qa.lexical import load_lexical
+    from qa.dense import Encoder
+    from qa.retriever import Retriever
+    from qa.store import read_manifest, saved_config
 
     enc = Encoder.get()
     enc.encode(["warm up"])
     base_rss = _current_rss_mb()
+    config = None
+    if nprobe is not None:
+        import dataclasses
+
+        config = dataclasses.replace(saved_config(out / "index", read_manifest(out / "index")), nprobe=nprobe)
     t = time.perf_counter()
-    lex = load_lexical(out, lexical)
-    den = DenseIndex.load(out / "dense.faiss", enc.dim, nprobe=nprobe)
+    r = Retriever.load(out / "index", encoder=enc, config=config)
     report = {"open_s": round(time.perf_counter() - t, 3), "encoder_backend": enc.backend}
-    timings, qvecs = _time_queries(lex, den, enc, json.loads((out / "queries.json").read_text()))
+    timings, qvecs = _time_queries(r, json.loads((out / "queries.json").read_text()))
     for name, ts in timings.items():
         ms = [x * 1000 for x in ts]
         report[f"{name}_p50_ms"] = round(percentile(ms, 50), 2)
         report[f"{name}_p95_ms"] = round(percentile(ms, 95), 2)
     report["query_embedding_included"] = "dense and hybrid (embed and dense_search are its parts)"
-    if den.approximate:
-        report["ivf_lists"], report["nprobe"] = den.index.nlist, den.index.nprobe
+    if r.dense.approximate:
+        report["ivf_lists"], report["nprobe"] = r.dense.index.nlist, r.dense.index.nprobe
     report["serve_rss_mb"] = round(_current_rss_mb())
     report["serve_rss_index_mb"] = round(_current_rss_mb() - base_rss)  # beyond the loaded model
-    report.update(_update_costs(lex, den, qvecs))
+    report.update(_update_costs(r, out))
     # Last: the exact scan reads every vector, which would count in the memory above.
-    report["dense_recall_at_10"] = _recall(den, out, qvecs)
+    report["dense_recall_at_10"] = _recall(r.dense, out, qvecs)
     return report
 
 
@@ -224,7 +296,7 @@ def run(n: int, lexical: str = "auto", dense: str = "auto", nprobe: int | None =
         report = build(n, out, lexical, dense, material)
         cmd = [sys.executable, "-c",
                "import json,sys; from pathlib import Path; from qa.scale import serve; "
-               f"print(json.dumps(serve(Path(sys.argv[1]), {report['lexical_engine']!r}, {nprobe})))",
+               f"print(json.dumps(serve(Path(sys.argv[1]), {nprobe})))",
                str(out)]
         child = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         if child.returncode != 0:

@@ -1,30 +1,27 @@
-"""Index persistence: a directory of JSON/JSONL files and a FAISS index, written atomically.
+"""Index persistence: a directory of SQLite, JSON and FAISS files, written atomically.
 
 Layout::
 
     manifest.json      format version, package version, model, config, corpus fingerprint
-    documents.jsonl    cleaned documents with metadata and the map to the original text
-    annotations.jsonl  sentences, entities and noun chunks per document
-    chunks.jsonl       chunk id, doc id, offsets and text
+    store.sqlite       documents (text, metadata, the map to the original), their sentences,
+                       entities and noun chunks, and chunk offsets (qa.docstore, read lazily)
     bm25.json          BM25 parameters and chunk terms (rank-bm25), or
     bm25.tantivy/      a tantivy index (qa.lexical_tantivy), for large corpora
     dense.faiss        FAISS index keyed by chunk id
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from qa.errors import IndexError_
-from qa.types import Document, Segment
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: documents, annotations and chunks moved from JSON Lines to SQLite
 MANIFEST = "manifest.json"
 
 
@@ -35,36 +32,8 @@ def index_files(directory: Path) -> list[str]:
                   if p.is_file() and p.name != MANIFEST)
 
 
-def document_json(d: Document) -> dict[str, Any]:
-    """A document as one line of documents.jsonl (segments as [start, raw_start, length])."""
-    row = dataclasses.asdict(d)
-    row["segments"] = [[s.start, s.raw_start, s.length] for s in d.segments]
-    return row
-
-
-def document_from_json(row: dict[str, Any]) -> Document:
-    row = dict(row)
-    row["segments"] = tuple(Segment(*s) for s in row.get("segments", ()))
-    return Document(**row)
-
-
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise IndexError_(f"{path.name} line {n} is not valid JSON") from exc
-    except OSError as exc:
-        raise IndexError_(f"cannot read {path}: {exc.strerror or exc}") from exc
+class FormatVersionError(IndexError_):
+    """A saved index in a format this version does not read (rebuild it from the corpus)."""
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -80,7 +49,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise IndexError_(f"index manifest {path} is not a JSON object")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        raise IndexError_(
+        raise FormatVersionError(
             f"index in {directory} has format version {version!r}; this version of qa reads "
             f"{FORMAT_VERSION}"
         )
@@ -293,7 +262,6 @@ def manifest(r) -> dict[str, Any]:
         "dim": r.encoder.dim,
         "config": to_json(r.config),
         "index_key": r.config.index_key(),
-        "corpus_fingerprint": r.fingerprint(),
         # File sizes and times of the corpus folder it was synced with: an unchanged folder is
         # recognised without reading a file.
         "corpus_stats": r.corpus_stats,
@@ -312,18 +280,18 @@ def manifest(r) -> dict[str, Any]:
 
 def save_index(r, target: Path) -> None:
     """Write ``r`` to ``target`` atomically (the old index stays until the swap)."""
+    from qa import docstore
+
     with atomic_directory(target) as tmp:
-        write_jsonl(tmp / "documents.jsonl", (document_json(d) for d in r.documents.values()))
-        write_jsonl(tmp / "annotations.jsonl", (a.to_json() for a in r.annotations.values()))
-        write_jsonl(tmp / "chunks.jsonl", (
-            {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end}
-            for c in r.chunks.values()))
+        r.store.write(tmp / docstore.FILE)
         r.lexical.save(tmp / r.lexical.FILE)
         r.dense.save(tmp / "dense.faiss")
         data = manifest(r)
         data["checksums"] = file_checksums(tmp, index_files(tmp))
         # The manifest goes last: a folder without it is never mistaken for an index.
         (tmp / MANIFEST).write_text(json.dumps(data, indent=2), "utf-8")
+    # From now on read the rows from the saved file; what was added is no longer held twice.
+    r.store.rebase(tmp / docstore.FILE)
 
 
 def saved_config(directory: Path, data: dict[str, Any]):
@@ -354,10 +322,10 @@ def _saved_config(directory: Path, data: dict[str, Any], config):
 def load_index(cls, directory: Path, encoder, config):
     """Read the index in ``directory`` into a new ``cls`` (a Retriever); IndexError_ on any
     damage or mismatch."""
-    from qa.annotate import Annotation
+    from qa import docstore
     from qa.dense import DenseIndex
+    from qa.docstore import DocStore
     from qa.lexical import load_lexical
-    from qa.types import Chunk
 
     data = read_manifest(directory)
     verify_checksums(directory, data)
@@ -365,30 +333,20 @@ def load_index(cls, directory: Path, encoder, config):
     r = cls(config or saved, encoder)
     if r.encoder.dim != data.get("dim"):
         raise IndexError_(f"index dimension {data.get('dim')} != model's {r.encoder.dim}")
-    try:
-        for row in read_jsonl(directory / "documents.jsonl"):
-            doc = document_from_json(row)
-            r.documents[doc.doc_id] = doc
-        for row in read_jsonl(directory / "annotations.jsonl"):
-            r.annotations[row["doc_id"]] = Annotation.from_json(row)
-        for row in read_jsonl(directory / "chunks.jsonl"):
-            doc = r.documents[row["doc_id"]]
-            start, end = int(row["start"]), int(row["end"])
-            r.chunks[int(row["chunk_id"])] = Chunk(doc.doc_id, doc.text[start:end], start, end, int(row["chunk_id"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise IndexError_(f"index files in {directory} are inconsistent ({exc})") from exc
+    r.store = DocStore(directory / docstore.FILE)
     r.lexical = load_lexical(directory, str(data.get("lexical_engine", "rank-bm25")))
     r.dense = DenseIndex.load(directory / "dense.faiss", r.encoder.dim, r.config.dense_index, r.config.nprobe)
     try:
-        r._next_id = int(data.get("next_id", max(r.chunks, default=-1) + 1))
+        r._next_id = int(data.get("next_id", r.chunks.max_id() + 1))
     except (TypeError, ValueError):
         raise IndexError_(f"index manifest in {directory} has an invalid next_id") from None
-    if r._next_id <= max(r.chunks, default=-1):
+    if r._next_id <= r.chunks.max_id():
         raise IndexError_(f"index manifest in {directory} has an invalid next_id")
     if len(r.lexical) != len(r.chunks) or len(r.dense) != (0 if r.remote else len(r.chunks)):
         raise IndexError_(f"index in {directory} is inconsistent (chunk counts differ)")
-    if set(r.annotations) != set(r.documents):
-        raise IndexError_(f"index in {directory} is inconsistent (annotations missing)")
+    problem = r.store.problem()
+    if problem:
+        raise IndexError_(f"index in {directory} is inconsistent ({problem})")
     stats = data.get("corpus_stats")
     r.corpus_stats = stats if isinstance(stats, dict) else None
     if r.remote is not None:  # Milvus is written before the local save: repair a crash between

@@ -85,8 +85,9 @@ class TestPersistence:
     def test_manifest(self, seed_retriever, tmp_path):
         seed_retriever.save(tmp_path / "idx")
         m = json.loads((tmp_path / "idx" / "manifest.json").read_text())
-        assert m["format_version"] == 1 and m["model"] == "all-MiniLM-L6-v2"
-        assert set(m["corpus_fingerprint"]) == set(seed_retriever.documents)
+        assert m["format_version"] == 2 and m["model"] == "all-MiniLM-L6-v2"
+        assert m["documents"] == len(seed_retriever.documents) == 5
+        assert m["chunks"] == len(seed_retriever.chunks)
         live = (tmp_path / "idx").resolve()
         leftovers = [p for p in tmp_path.glob(".idx*") if p.resolve() != live and p.name != ".idx.lock"]
         assert not leftovers, "temporary folders were left behind"
@@ -94,10 +95,7 @@ class TestPersistence:
     def test_no_pickle_files(self, seed_retriever, tmp_path):
         seed_retriever.save(tmp_path / "idx")
         names = sorted(p.name for p in (tmp_path / "idx").iterdir())
-        assert names == [
-            "annotations.jsonl", "bm25.json", "chunks.jsonl", "dense.faiss",
-            "documents.jsonl", "manifest.json",
-        ]
+        assert names == ["bm25.json", "dense.faiss", "manifest.json", "store.sqlite"]
 
     def test_missing_index(self, tmp_path, encoder):
         with pytest.raises(IndexError_, match="qa index"):
@@ -105,11 +103,13 @@ class TestPersistence:
 
     @pytest.mark.parametrize(
         "damage",
-        ["manifest.json", "chunks.jsonl", "bm25.json", "dense.faiss", "documents.jsonl"],
+        ["manifest.json", "bm25.json", "dense.faiss", "store.sqlite"],
     )
     def test_corrupt_index(self, seed_retriever, tmp_path, encoder, damage):
         seed_retriever.save(tmp_path / "idx")
-        (tmp_path / "idx" / damage).write_text("{not json")
+        path = tmp_path / "idx" / damage
+        path.unlink()  # a new file: the fixture may still be reading the saved one
+        path.write_text("{not json")
         with pytest.raises(IndexError_, match="Rebuild"):
             Retriever.load(tmp_path / "idx", encoder=encoder)
 
@@ -133,7 +133,7 @@ class TestPersistence:
     def test_failed_save_keeps_old_index(self, seed_retriever, tmp_path, monkeypatch):
         target = tmp_path / "idx"
         seed_retriever.save(target)
-        before = (target / "chunks.jsonl").read_bytes()
+        before = (target / "store.sqlite").read_bytes()
 
         def boom(*a, **k):
             raise OSError("disk full")
@@ -141,7 +141,7 @@ class TestPersistence:
         monkeypatch.setattr(seed_retriever.dense, "save", boom)
         with pytest.raises(OSError):
             seed_retriever.save(target)
-        assert (target / "chunks.jsonl").read_bytes() == before
+        assert (target / "store.sqlite").read_bytes() == before
         assert not list(tmp_path.glob(".idx.tmp-*"))
 
 

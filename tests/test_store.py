@@ -177,8 +177,10 @@ def _damage(idx, how: str) -> None:
         raw[-20:] = b"\x07" * 20  # the id map sits at the end
         f.write_bytes(bytes(raw))
     elif how == "documents-edit":
-        f = idx / "documents.jsonl"
-        f.write_text(f.read_text(encoding="utf-8").replace("Kai-fu", "Xiaomi"), encoding="utf-8")
+        f = idx / "store.sqlite"  # the same length, so only the checksum can tell
+        data = f.read_bytes().replace(b"Kai-fu", b"Xiaomi")
+        f.unlink()  # a new file: the shared fixture may still be reading the saved one
+        f.write_bytes(data)
     elif how == "missing-file":
         (idx / "bm25.json").unlink()
 
