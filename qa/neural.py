@@ -25,8 +25,8 @@ from qa.labels import Label
 from qa.answers import span_answer
 from qa.config import ReaderConfig
 from qa.span_model import (
-    META_FILE, SHIPPED_MODEL_DIR, SpanGuess, base_model_dir, best_span, is_shipped_form, load_model, pad_batch,
-    tokenizer_for, windows,
+    META_FILE, SHIPPED_MODEL_DIR, PairTokenizer, SpanGuess, base_model_dir, best_span, is_shipped_form,
+    load_model, pad_batch, read_info, windows,
 )
 from qa.types import Answer, Document, Explanation, Hit, Span
 
@@ -149,9 +149,6 @@ class ModelReader:
         self, documents: dict[str, Document], config: ReaderConfig | None = None,
         model: str | Path | None = None, annotations: dict | None = None,
     ) -> None:
-        import torch
-
-        self._torch = torch
         self.documents = documents
         self.annotations = annotations or {}
         self.config = config or ReaderConfig()
@@ -160,54 +157,69 @@ class ModelReader:
         self.confidence = Confidence()
         self.verifier: tuple[np.ndarray, float] | None = None
         self.combination = None  # the combined reader's weights, when fitted for this model
+        self.model, self._onnx = None, None
         if is_shipped_form(source):
-            self.model, info = load_model(source)
-            self.tokenizer = tokenizer_for()
-            if info.get("confidence"):
-                self.confidence = Confidence.from_json(info["confidence"])
-            if info.get("combination"):
-                from qa.combined import Combination
-
-                self.combination = Combination.from_json(info["combination"])
-            if info.get("verifier"):
-                v = info["verifier"]
-                self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))
+            self._load_shipped(Path(source))
         else:
-            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-            self.name = "transformers"
-            self.tokenizer = AutoTokenizer.from_pretrained(str(source))
-            if not getattr(self.tokenizer, "is_fast", False):
-                raise ValueError(f"{source}: a fast tokenizer is needed for character offsets")
-            self.model = AutoModelForQuestionAnswering.from_pretrained(str(source))
-            self.model.eval()
-            calib = Path(str(source)) / META_FILE
-            if calib.is_file():
-                data = json.loads(calib.read_text()).get("confidence")
-                if data:
-                    self.confidence = Confidence.from_json(data)
+            self._load_transformers(source)
         self.default_threshold = self.confidence.threshold
-        if self.config.quantize:
-            self.model = quantize(self.model)
-        self._onnx = self._onnx_model(source)
-        if self._onnx is not None:
-            self.model = None  # the torch weights were needed only to export the graph
 
-    def _onnx_model(self, source):
-        """The shipped model on ONNX Runtime (same logits, faster on CPU), else ``None``: a
-        transformers model, int8 in torch, QA_READER_BACKEND=torch, or no ONNX Runtime."""
+    def _load_shipped(self, source: Path) -> None:
+        """The model trained here. Its ONNX graph, once cached, loads without torch or the
+        weights (well under a second); otherwise the torch model is built and exported."""
         import os
 
-        if (not is_shipped_form(source) or self.config.quantize
-                or os.environ.get("QA_READER_BACKEND", "auto") == "torch"):
-            return None
-        try:
-            from qa.onnx_models import OnnxSpanModel
+        info = read_info(source)
+        self.tokenizer = PairTokenizer()
+        if info.get("confidence"):
+            self.confidence = Confidence.from_json(info["confidence"])
+        if info.get("combination"):
+            from qa.combined import Combination
 
-            return OnnxSpanModel(self.model, Path(source), base_model_dir() / "model.safetensors")
-        except Exception as exc:  # no onnxruntime, export failed, read-only cache...
-            log.warning("reader model on torch: ONNX Runtime unavailable (%s: %s)", type(exc).__name__, exc)
-            return None
+            self.combination = Combination.from_json(info["combination"])
+        if info.get("verifier"):
+            v = info["verifier"]
+            self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))
+        onnx = not self.config.quantize and os.environ.get("QA_READER_BACKEND", "auto") != "torch"
+        graph = None
+        try:
+            from qa.onnx_models import OnnxSpanModel, reader_graph
+
+            graph = reader_graph(source, base_model_dir() / "model.safetensors")
+            if onnx and graph.exists():
+                self._onnx = OnnxSpanModel(graph)
+                return
+        except Exception as exc:  # no onnxruntime, an unreadable cached graph...
+            log.warning("cached ONNX reader unusable (%s: %s); loading the torch model",
+                        type(exc).__name__, exc)
+        self.model, _ = load_model(source)
+        if self.config.quantize:
+            self.model = quantize(self.model)
+        elif onnx and graph is not None:
+            try:
+                self._onnx = OnnxSpanModel.export(self.model, graph)
+                self.model = None  # the torch weights were needed only to export the graph
+            except Exception as exc:  # no onnxruntime, export failed, read-only cache...
+                log.warning("reader model on torch: ONNX Runtime unavailable (%s: %s)",
+                            type(exc).__name__, exc)
+
+    def _load_transformers(self, source) -> None:
+        """Any transformers QA model, by hub name or folder, run by torch."""
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self.name = "transformers"
+        self.tokenizer = AutoTokenizer.from_pretrained(str(source))
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise ValueError(f"{source}: a fast tokenizer is needed for character offsets")
+        self.model = AutoModelForQuestionAnswering.from_pretrained(str(source))
+        self.model.eval()
+        calib = Path(str(source)) / META_FILE
+        if calib.is_file():
+            data = json.loads(calib.read_text()).get("confidence")
+            if data:
+                self.confidence = Confidence.from_json(data)
+        if self.config.quantize:
+            self.model = quantize(self.model)
 
     def guesses(self, question: str, hits: Sequence[Hit]) -> list[SpanGuess]:
         """The best span of every window of the top passages, one batch, one model pass."""
@@ -223,7 +235,6 @@ class ModelReader:
         return np.stack([cls[first[p]] for p in range(len(passages))])
 
     def _forward(self, question: str, passages: Sequence[str]):
-        torch = self._torch
         ws = windows(self.tokenizer, question, list(passages),
                      max_length=self.config.max_tokens, stride=self.config.max_tokens // 3)
         if not ws:
@@ -234,6 +245,8 @@ class ModelReader:
         if self._onnx is not None:
             s, e, cls = self._onnx.run(arrays)
         else:
+            import torch
+
             with torch.inference_mode():
                 out = self.model(**{k: torch.from_numpy(v) for k, v in arrays.items()},
                                  output_hidden_states=True)

@@ -155,20 +155,28 @@ class OnnxEncoder:
         return out
 
 
+def reader_graph(model_dir: Path, base_weights: Path) -> Path:
+    """Where the ONNX graph of a shipped reader is cached, named by its weights' stamp."""
+    # The shipped model takes its word embeddings from the packaged encoder's weights.
+    stamp = _fingerprint(model_dir / "model.safetensors", model_dir / "reader.json", base_weights)
+    return cache_dir() / "readers" / f"{model_dir.name}-{stamp}.onnx"
+
+
 class OnnxSpanModel:
     """The shipped span reader (``qa.span_model``) on ONNX Runtime: ``run(windows)`` gives the
     start and end logits and the last layer's [CLS] vector of each window, as the torch model
-    does. Exported from the loaded torch model on first use, cached by the weights' stamp."""
+    does. The graph is exported from the torch model once (:meth:`export`) and cached; later
+    loads need neither torch nor the model's weights."""
 
-    def __init__(self, torch_model, model_dir: Path, base_weights: Path) -> None:
-        # The shipped model takes its word embeddings from the packaged encoder's weights.
-        stamp = _fingerprint(model_dir / "model.safetensors", model_dir / "reader.json", base_weights)
-        path = cache_dir() / "readers" / f"{model_dir.name}-{stamp}.onnx"
-        if not path.exists():
-            log.info("exporting the reader model to ONNX (once): %s", path)
-            _write_graph(_SpanHeads(torch_model), ["start_logits", "end_logits", "cls"], path)
+    def __init__(self, path: Path) -> None:
         self.session = _session(path)
         self.path = path
+
+    @classmethod
+    def export(cls, torch_model, path: Path) -> "OnnxSpanModel":
+        log.info("exporting the reader model to ONNX (once): %s", path)
+        _write_graph(_SpanHeads(torch_model), ["start_logits", "end_logits", "cls"], path)
+        return cls(path)
 
     def run(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         feed = {n: arrays.get(n, np.zeros_like(arrays["input_ids"])) for n in _INPUTS}

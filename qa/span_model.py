@@ -75,12 +75,42 @@ def tokenizer_for(model_dir: str | Path | None = None):
     return AutoTokenizer.from_pretrained(str(model_dir or packaged_model_path()))
 
 
+class PairTokenizer:
+    """The packaged tokenizer through the ``tokenizers`` library alone: question/passage windows
+    as transformers' fast tokenizer makes them (it wraps the same library), without importing
+    transformers, which costs a reader about a second to load."""
+
+    def __init__(self, model_dir: str | Path | None = None) -> None:
+        import threading
+
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(Path(model_dir or base_model_dir()) / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self._lock = threading.Lock()  # truncation settings are state of the shared tokenizer
+
+    def windows(self, question: str, passages: Sequence[str], max_length: int, stride: int) -> list[Window]:
+        with self._lock:
+            self.tokenizer.enable_truncation(max_length, stride=stride, strategy="only_second")
+            encs = self.tokenizer.encode_batch([(question, p) for p in passages])
+        out = []
+        for i, enc in enumerate(encs):
+            for e in (enc, *enc.overflowing):
+                offs = tuple((int(o[0]), int(o[1])) if s == 1 else None
+                             for o, s in zip(e.offsets, e.sequence_ids))
+                out.append(Window(tuple(e.ids), tuple(e.type_ids), offs, i))
+        return out
+
+
 def windows(
     tokenizer, question: str, passages: Sequence[str], max_length: int = 256, stride: int = 96
 ) -> list[Window]:
-    """Token windows for a question against each passage; long passages overlap by ``stride``."""
+    """Token windows for a question against each passage; long passages overlap by ``stride``.
+    ``tokenizer`` is a :class:`PairTokenizer` or a transformers fast tokenizer."""
     if not passages:
         return []
+    if isinstance(tokenizer, PairTokenizer):
+        return tokenizer.windows(question, passages, max_length, stride)
     enc = tokenizer(
         [question] * len(passages),
         list(passages),
@@ -212,6 +242,24 @@ def is_shipped_form(path: str | Path) -> bool:
     return (Path(path) / META_FILE).is_file() and (Path(path) / WEIGHTS_FILE).is_file()
 
 
+def read_info(path: str | Path = SHIPPED_MODEL_DIR) -> dict[str, Any]:
+    """The ``reader.json`` of a model saved by :func:`save_model`, checked for its format.
+
+    Raises:
+        RuntimeError: the folder is not such a model, or was saved by an unknown format version.
+    """
+    path = Path(path)
+    if not is_shipped_form(path):
+        raise RuntimeError(f"{path} holds no reader model ({META_FILE} and {WEIGHTS_FILE} expected)")
+    info = json.loads((path / META_FILE).read_text())
+    if info.get("format_version") != FORMAT_VERSION:
+        raise RuntimeError(
+            f"{path}: reader model format {info.get('format_version')!r}, this qa reads "
+            f"{FORMAT_VERSION}; retrain it with qa train-reader"
+        )
+    return info
+
+
 def load_model(path: str | Path = SHIPPED_MODEL_DIR):
     """Load a model saved by :func:`save_model`, word embeddings from the package, in fp32.
 
@@ -223,14 +271,7 @@ def load_model(path: str | Path = SHIPPED_MODEL_DIR):
     from transformers import BertConfig, BertForQuestionAnswering
 
     path = Path(path)
-    if not is_shipped_form(path):
-        raise RuntimeError(f"{path} holds no reader model ({META_FILE} and {WEIGHTS_FILE} expected)")
-    info = json.loads((path / META_FILE).read_text())
-    if info.get("format_version") != FORMAT_VERSION:
-        raise RuntimeError(
-            f"{path}: reader model format {info.get('format_version')!r}, this qa reads "
-            f"{FORMAT_VERSION}; retrain it with qa train-reader"
-        )
+    info = read_info(path)
     config = BertConfig.from_dict(info["config"])
     model = BertForQuestionAnswering(config)
     base = load_file(str(base_model_dir() / "model.safetensors"))

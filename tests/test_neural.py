@@ -87,3 +87,37 @@ def test_shipped_reader_on_onnx_reads_as_torch_does(seed_retriever, monkeypatch)
         assert [(g.passage, g.start, g.end) for g in a] == [(g.passage, g.start, g.end) for g in b]
         assert np.allclose([g.margin for g in a], [g.margin for g in b], atol=1e-3)
         assert [x.text for x in onnx.read(q, hits)[:3]] == [x.text for x in torch_reader.read(q, hits)[:3]]
+
+
+def test_pair_tokenizer_makes_the_windows_transformers_makes(seed_retriever):
+    """The reader tokenises with `tokenizers` alone; training used transformers' tokenizer.
+    Long passages (overflowing windows) and odd characters included."""
+    from qa.span_model import PairTokenizer, tokenizer_for, windows
+
+    docs = sorted(seed_retriever.documents.values(), key=lambda d: d.doc_id)
+    passages = [d.text[:3000] for d in docs] + ["Café 🙂 ünïcode — “quotes”\n\nand ＦＵＬＬ width.", ""]
+    fast, hf = PairTokenizer(), tokenizer_for()
+    for q in ("Who founded 01.AI?", "what  is\tthe  Ernie Bot?"):
+        for length, stride in ((256, 85), (64, 16)):
+            a = windows(fast, q, passages, length, stride)
+            assert len(a) > len(passages)  # long passages overflowed
+            assert a == windows(hf, q, passages, length, stride)
+
+
+def test_cached_reader_graph_loads_without_the_torch_model(seed_retriever, monkeypatch):
+    from qa import span_model
+    from qa.neural import ModelReader
+
+    first = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    assert first._onnx is not None and first._onnx.path.exists()
+
+    def no_torch(*a, **k):
+        raise AssertionError("the torch model was built although its graph is cached")
+
+    monkeypatch.setattr("qa.neural.load_model", no_torch)
+    again = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    assert again.model is None and again._onnx.path == first._onnx.path
+    q = "Who founded 01.AI?"
+    hits = seed_retriever.search(q, k=5)
+    assert [x.text for x in again.read(q, hits)[:3]] == [x.text for x in first.read(q, hits)[:3]]
+    assert isinstance(again.tokenizer, span_model.PairTokenizer)
