@@ -130,6 +130,8 @@ def _shared_encoder(name: str) -> Encoder:
 # Past this many vectors an exact scan costs several milliseconds a query; an inverted-file
 # index (IVF) answers in under one at recall@10 >= 0.95 (eval/README.md, scale benchmark).
 AUTO_IVF_VECTORS = 50_000
+FILE = "dense.faiss"
+DELTA = "dense-delta.npz"
 DENSE_KINDS = ("auto", "exact", "ivf")
 _TRAIN_PER_LIST = 40  # training points per IVF list (FAISS warns below 39)
 
@@ -165,6 +167,12 @@ class DenseIndex:
         self.kind = kind
         self.nprobe = nprobe
         self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        # What changed since the saved file ``_base`` (see save_into); ``_full`` when a delta
+        # cannot say it (a new index, or one moved to IVF).
+        self._base: tuple[Path, tuple[int, int, int, int]] | None = None
+        self._added: dict[int, np.ndarray] = {}
+        self._removed: set[int] = set()
+        self._full = True
 
     @property
     def approximate(self) -> bool:
@@ -185,8 +193,11 @@ class DenseIndex:
         if not self.approximate and (self.kind == "ivf" or (
                 self.kind == "auto" and len(self) + len(ids) > AUTO_IVF_VECTORS)):
             self._to_ivf(ids, vectors)
+            self._full = True
             return
         self.index.add_with_ids(vectors, ids)
+        if not self._full:
+            self._added.update(zip(ids.tolist(), vectors))
 
     def _to_ivf(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Train an IVF index on every vector held plus the new ones, and move them all."""
@@ -216,6 +227,9 @@ class DenseIndex:
     def remove(self, ids: set[int]) -> None:
         if ids:
             self.index.remove_ids(np.asarray(sorted(ids), dtype=np.int64))
+            for i in ids:
+                if self._added.pop(int(i), None) is None:
+                    self._removed.add(int(i))
 
     def search(self, query: np.ndarray, k: int) -> dict[int, float]:
         """Top-``k`` chunk ids by inner product (cosine, as vectors are normalised)."""
@@ -244,6 +258,60 @@ class DenseIndex:
         import faiss
 
         faiss.write_index(self.index, str(path))
+
+    # ----- in an index folder: the FAISS file, and the changes since it as a small delta -------
+    def save_into(self, directory: Path) -> bool:
+        """Write into a new index folder: the saved file hard-linked plus a delta of the vectors
+        added and ids removed since, when that is small; else the whole index. Returns True for
+        a delta (call :meth:`saved_into` once the folder is in place)."""
+        rows = len(self._added) + len(self._removed)
+        if self._base is not None and not self._full and rows <= max(20_000, len(self) // 8):
+            try:
+                os.link(self._base[0], directory / FILE)
+                st = (directory / FILE).stat()
+                # Linked only when it is still the file written or read: one changed since
+                # (damaged in place) is written afresh from memory instead.
+                if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._base[1]:
+                    if rows:
+                        ids = np.fromiter(self._added, dtype=np.int64, count=len(self._added))
+                        vecs = (np.stack(list(self._added.values())) if self._added
+                                else np.zeros((0, self.dim), dtype=np.float32))
+                        np.savez(directory / DELTA, ids=ids, vectors=vecs.astype(np.float32),
+                                 removed=np.asarray(sorted(self._removed), dtype=np.int64))
+                    return True
+                (directory / FILE).unlink()
+            except OSError:
+                pass
+        self.save(directory / FILE)
+        return False
+
+    def saved_into(self, directory: Path, delta: bool) -> None:
+        path = (directory / FILE).resolve()
+        st = path.stat()
+        self._base = (path, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+        if not delta:
+            self._added, self._removed, self._full = {}, set(), False
+
+    @classmethod
+    def open(cls, directory: Path, dim: int, kind: str = "auto", nprobe: int | None = None) -> "DenseIndex":
+        """The index saved in an index folder, with its delta applied."""
+        out = cls.load(directory / FILE, dim, kind, nprobe)
+        out.saved_into(directory, delta=False)
+        if (directory / DELTA).exists():
+            try:
+                with np.load(directory / DELTA, allow_pickle=False) as z:
+                    ids, vecs, removed = z["ids"], z["vectors"], z["removed"]
+                if vecs.shape != (len(ids), dim):
+                    raise ValueError(f"vectors of shape {vecs.shape} for {len(ids)} ids")
+            except (OSError, KeyError, ValueError) as exc:
+                raise IndexError_(f"dense index delta {directory / DELTA} is damaged ({exc})") from None
+            if len(removed):
+                out.index.remove_ids(removed.astype(np.int64))
+            if len(ids):
+                out.index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
+            out._added = dict(zip(ids.tolist(), vecs))
+            out._removed = set(removed.tolist())
+        return out
 
     @classmethod
     def load(cls, path: Path, dim: int, kind: str = "auto", nprobe: int | None = None) -> "DenseIndex":

@@ -6,10 +6,11 @@ for are read (with a small cache of decoded rows). Chunk text is not stored: it 
 its document, taken by SQLite.
 
 The saved file is never written to. Adding or removing documents changes an overlay held in
-memory; :meth:`DocStore.write` puts the saved rows plus the overlay into a new file, which is
-how a save stays atomic with the rest of the index (:func:`qa.store.atomic_directory` swaps
-whole versions), and why a failed operation never changes the saved index. An unchanged store
-is hard-linked into the new version instead of copied.
+memory. A save (:meth:`DocStore.save_into`, into the new version folder that
+:func:`qa.store.atomic_directory` swaps in whole) hard-links the saved file and writes the
+overlay beside it as a small delta file, so saving after adding one document to a million
+chunks costs that document; a large overlay is merged into a new whole file instead. Opening
+reads the delta back into the overlay. A failed operation never changes the saved index.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from qa.errors import IndexError_
 from qa.types import Chunk, Document, Segment
 
 FILE = "store.sqlite"
+DELTA = "store-delta.sqlite"  # changes since store.sqlite was written, when a save was small
 _SCHEMA = """
 CREATE TABLE documents (doc_id TEXT PRIMARY KEY, text TEXT NOT NULL, meta TEXT NOT NULL,
                         fingerprint TEXT NOT NULL);
@@ -36,7 +38,12 @@ CREATE TABLE chunks (chunk_id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL,
                      start_char INTEGER NOT NULL, end_char INTEGER NOT NULL);
 CREATE INDEX chunks_by_doc ON chunks (doc_id);
 """
+_REMOVED = "CREATE TABLE removed (tbl TEXT NOT NULL, key TEXT NOT NULL);"
 _CACHE = 1024  # decoded documents and annotations kept per store
+# A save writes only the changes (a delta beside the shared, hard-linked store file) until they
+# reach an eighth of the saved rows, or this many: then the store is written whole again, so
+# open time and memory stay bounded and a growing index is rewritten O(log n) times.
+_DELTA_ROWS = 20_000
 _BATCH = 10_000
 
 K = TypeVar("K")
@@ -109,7 +116,9 @@ class _Saved:
                                         uri=True, check_same_thread=False)
             self.lock = threading.Lock()  # one connection, shared by the server's threads
             st = self.path.stat()
-            self.inode = (st.st_dev, st.st_ino)  # to know the file at self.path is still this one
+            # To know that the file at self.path is still this one, and unchanged.
+            self.inode = (st.st_dev, st.st_ino)
+            self.stamp = (st.st_size, st.st_mtime_ns)
             self.count = {t: self.one(f"SELECT COUNT(*) FROM {t}")[0]
                           for t in ("documents", "annotations", "chunks")}
         except (sqlite3.Error, OSError) as exc:
@@ -303,19 +312,83 @@ class DocStore:
             return "annotations missing"
         return None
 
+    @classmethod
+    def open(cls, directory: Path) -> "DocStore":
+        """The store saved in an index folder: its file, plus the delta file when there is one."""
+        s = cls(directory / FILE)
+        if (directory / DELTA).exists():
+            s._read_delta(directory / DELTA)
+        return s
+
+    def _read_delta(self, path: Path) -> None:
+        delta = _Saved(path)
+        try:
+            docs = {r[0]: document_from_row(*r) for r in delta.all("SELECT doc_id, text, meta FROM documents")}
+            anns = {r[0]: Annotation.from_json(json.loads(r[1])) for r in delta.all("SELECT * FROM annotations")}
+            self.documents.added, self.annotations.added = docs, anns
+            for tbl, key in delta.all("SELECT tbl, key FROM removed"):
+                table = {t.TABLE: t for t in self._tables()}[tbl]
+                table.removed.add(int(key) if table is self.chunks else key)
+            # Set directly: the delta was written from an overlay, so its keys need no check.
+            for cid, doc_id, a, b in delta.all("SELECT * FROM chunks"):
+                self.chunks.added[cid] = Chunk(doc_id, self.documents[doc_id].text[a:b], a, b, cid)
+                self.chunks._by_doc.setdefault(doc_id, set()).add(cid)
+        except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+            raise IndexError_(f"document store delta {path} is damaged ({exc})") from None
+
+    def _link_saved(self, path: Path) -> bool:
+        """Hard-link the saved file to ``path``: it is never written again, so versions can
+        share it, provided the file now at its path is still the one this store reads."""
+        try:
+            os.link(self.saved.path, path)
+            st = path.stat()
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) != self.saved.inode:
+            path.unlink()
+            return False
+        if (st.st_size, st.st_mtime_ns) != self.saved.stamp:
+            path.unlink()  # linking it would carry the damage into the new version
+            raise IndexError_(f"{self.saved.path} was changed by something else after it was opened; "
+                              "rebuild the index with: qa index --rebuild")
+        return True
+
+    def save_into(self, directory: Path) -> bool:
+        """Write the store into a new index folder. Returns True when only a delta was written
+        (call :meth:`saved_into` once the folder is in place)."""
+        rows = sum(len(t.added) + len(t.removed) for t in self._tables())
+        if (self.saved is not None and rows <= max(_DELTA_ROWS, sum(self.saved.count.values()) // 8)
+                and self._link_saved(directory / FILE)):
+            if rows:
+                self._write_delta(directory / DELTA)
+            return True
+        self.write(directory / FILE)
+        return False
+
+    def _write_delta(self, path: Path) -> None:
+        create(path, (document_row(d) for d in self.documents.added.values()),
+               (annotation_row(a) for a in self.annotations.added.values()),
+               (chunk_row(c) for c in self.chunks.added.values()))
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute(_REMOVED)
+            conn.executemany("INSERT INTO removed VALUES (?, ?)",
+                             [(t.TABLE, str(k)) for t in self._tables() for k in t.removed])
+            conn.commit()
+        finally:
+            conn.close()
+
+    def saved_into(self, directory: Path, delta: bool) -> None:
+        """After the folder written by :meth:`save_into` became the index: read from it."""
+        if delta:
+            self.saved.path = (directory / FILE).resolve()  # the same file, linked; the overlay stays
+        else:
+            self.rebase(directory / FILE)
+
     def write(self, path: Path) -> None:
         """Write every live row to a new file at ``path``."""
-        if self.saved is not None and not self.changed:
-            # An unchanged saved file is never written again, so it can be shared, provided
-            # the file now at its path is still the one this store reads.
-            try:
-                os.link(self.saved.path, path)
-                st = path.stat()
-                if (st.st_dev, st.st_ino) == self.saved.inode:
-                    return
-                path.unlink()
-            except OSError:
-                pass
+        if self.saved is not None and not self.changed and self._link_saved(path):
+            return
         if self.saved is None:
             create(path, (document_row(d) for d in self.documents.added.values()),
                    (annotation_row(a) for a in self.annotations.added.values()),

@@ -139,9 +139,11 @@ def build(n: int, out: Path, lexical: str, dense: str, m: Material, seed: int = 
               "encoder_sentences_per_s": round(m.sentences_per_s, 1),
               "vectors": "sum of the chunk's embedded sentences + noise" if n > len(sample) else "real"}
     ids = np.arange(n, dtype=np.int64)
-    vecs = np.stack([sent_vecs[p].sum(axis=0) for p in picks]).astype(np.float32)
-    vecs += rng.normal(scale=_NOISE, size=vecs.shape).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs = np.empty((n, sent_vecs.shape[1]), dtype=np.float32)
+    for a in range(0, n, 50_000):  # in parts, so the build's peak memory is the index's
+        part = np.stack([sent_vecs[p].sum(axis=0) for p in picks[a : a + 50_000]])
+        part += rng.normal(scale=_NOISE, size=part.shape).astype(np.float32)
+        vecs[a : a + len(part)] = part / np.linalg.norm(part, axis=1, keepdims=True)
     lex = new_lexical(lexical, n)
     t = time.perf_counter()
     batch = 50_000

@@ -5,9 +5,11 @@ Layout::
     manifest.json      format version, package version, model, config, corpus fingerprint
     store.sqlite       documents (text, metadata, the map to the original), their sentences,
                        entities and noun chunks, and chunk offsets (qa.docstore, read lazily)
+    store-delta.sqlite changes since store.sqlite was written (after a small save)
     bm25.json          BM25 parameters and chunk terms (rank-bm25), or
     bm25.tantivy/      a tantivy index (qa.lexical_tantivy), for large corpora
     dense.faiss        FAISS index keyed by chunk id
+    dense-delta.npz    vectors added and ids removed since dense.faiss was written
 """
 from __future__ import annotations
 
@@ -56,17 +58,30 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
+# SHA-256 by file identity (device, inode, size, modification time): a file hard-linked into
+# each new version (the store, the FAISS file, tantivy's segments) is hashed once per process,
+# not again at every save, so a small save stays small. Any write to a file changes its time.
+_SUMS: dict[tuple[int, int, int, int], str] = {}
+
+
 def file_checksums(directory: Path, names: Iterable[str]) -> dict[str, str]:
     """SHA-256 of each named file: the manifest records them, loading verifies them."""
     import hashlib
 
     out = {}
     for name in names:
-        h = hashlib.sha256()
-        with (directory / name).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        out[name] = h.hexdigest()
+        path = directory / name
+        st = path.stat()
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in _SUMS:
+            h = hashlib.sha256()
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            if len(_SUMS) > 100_000:
+                _SUMS.clear()
+            _SUMS[key] = h.hexdigest()
+        out[name] = _SUMS[key]
     return out
 
 
@@ -249,8 +264,7 @@ def manifest(r) -> dict[str, Any]:
     import platform
     import time
 
-    import faiss
-    import sentence_transformers
+    from importlib.metadata import version
 
     from qa import __version__
     from qa.config import to_json
@@ -272,26 +286,27 @@ def manifest(r) -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": {
             "python": platform.python_version(),
-            "faiss": faiss.__version__,
-            "sentence_transformers": sentence_transformers.__version__,
+            # From the installed metadata: importing sentence-transformers (a server runs the
+            # encoder on ONNX Runtime without it) made a first save take seconds longer.
+            "faiss": version("faiss-cpu"),
+            "sentence_transformers": version("sentence-transformers"),
         },
     }
 
 
 def save_index(r, target: Path) -> None:
     """Write ``r`` to ``target`` atomically (the old index stays until the swap)."""
-    from qa import docstore
-
     with atomic_directory(target) as tmp:
-        r.store.write(tmp / docstore.FILE)
+        delta = r.store.save_into(tmp)
         r.lexical.save(tmp / r.lexical.FILE)
-        r.dense.save(tmp / "dense.faiss")
+        dense_delta = r.dense.save_into(tmp)
         data = manifest(r)
         data["checksums"] = file_checksums(tmp, index_files(tmp))
         # The manifest goes last: a folder without it is never mistaken for an index.
         (tmp / MANIFEST).write_text(json.dumps(data, indent=2), "utf-8")
     # From now on read the rows from the saved file; what was added is no longer held twice.
-    r.store.rebase(tmp / docstore.FILE)
+    r.store.saved_into(tmp, delta)
+    r.dense.saved_into(tmp, dense_delta)
 
 
 def saved_config(directory: Path, data: dict[str, Any]):
@@ -322,7 +337,6 @@ def _saved_config(directory: Path, data: dict[str, Any], config):
 def load_index(cls, directory: Path, encoder, config):
     """Read the index in ``directory`` into a new ``cls`` (a Retriever); IndexError_ on any
     damage or mismatch."""
-    from qa import docstore
     from qa.dense import DenseIndex
     from qa.docstore import DocStore
     from qa.lexical import load_lexical
@@ -333,9 +347,9 @@ def load_index(cls, directory: Path, encoder, config):
     r = cls(config or saved, encoder)
     if r.encoder.dim != data.get("dim"):
         raise IndexError_(f"index dimension {data.get('dim')} != model's {r.encoder.dim}")
-    r.store = DocStore(directory / docstore.FILE)
+    r.store = DocStore.open(directory)
     r.lexical = load_lexical(directory, str(data.get("lexical_engine", "rank-bm25")))
-    r.dense = DenseIndex.load(directory / "dense.faiss", r.encoder.dim, r.config.dense_index, r.config.nprobe)
+    r.dense = DenseIndex.open(directory, r.encoder.dim, r.config.dense_index, r.config.nprobe)
     try:
         r._next_id = int(data.get("next_id", r.chunks.max_id() + 1))
     except (TypeError, ValueError):

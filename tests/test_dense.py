@@ -121,3 +121,49 @@ def test_cache_falls_back_to_a_temporary_folder_when_home_is_read_only(monkeypat
     assert not str(fallback).startswith(str(tmp_path / "home")) and "qa-cache" in fallback.name
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "mine"))
     assert cache_dir() == tmp_path / "mine"
+
+
+def test_small_saves_write_a_delta_and_open_applies_it(tmp_path):
+    import numpy as np
+
+    from qa import dense
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(30, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ix = DenseIndex(8)
+    ix.add(list(range(20)), vecs[:20])
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    v1.mkdir(), v2.mkdir()
+    assert ix.save_into(v1) is False  # a new index is written whole
+    ix.saved_into(v1, False)
+    back = DenseIndex.open(v1, 8)
+    back.add(list(range(20, 30)), vecs[20:])
+    back.remove({3, 25})
+    assert back.save_into(v2) is True
+    back.saved_into(v2, True)
+    assert (v2 / dense.FILE).stat().st_ino == (v1 / dense.FILE).stat().st_ino
+    again = DenseIndex.open(v2, 8)
+    assert len(again) == 28
+    for q in vecs[:5]:
+        assert again.search(q, 10) == back.search(q, 10)
+    assert 3 not in again.search(vecs[3], 30) and 25 not in again.search(vecs[25], 30)
+
+
+def test_a_faiss_file_damaged_in_place_is_written_afresh_not_linked(tmp_path):
+    import numpy as np
+
+    from qa import dense
+
+    ix = DenseIndex(4)
+    ix.add([1, 2], np.eye(4, dtype=np.float32)[:2])
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    v1.mkdir(), v2.mkdir()
+    ix.save_into(v1)
+    ix.saved_into(v1, False)
+    with (v1 / dense.FILE).open("r+b") as fh:  # damaged in place
+        fh.seek(-8, 2)
+        fh.write(b"\x07" * 8)
+    assert ix.save_into(v2) is False
+    assert (v2 / dense.FILE).stat().st_ino != (v1 / dense.FILE).stat().st_ino
+    assert DenseIndex.open(v2, 4).search(np.eye(4, dtype=np.float32)[1], 1) == {2: 1.0}

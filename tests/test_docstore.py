@@ -123,3 +123,53 @@ def test_a_file_replaced_at_the_saved_path_is_not_linked(saved, tmp_path):
     s.write(tmp_path / "out.sqlite")
     assert (tmp_path / "out.sqlite").stat().st_ino != path.stat().st_ino
     assert sorted(DocStore(tmp_path / "out.sqlite").documents) == ["a", "b"]
+
+
+def test_small_saves_write_a_delta_beside_the_shared_file(saved, tmp_path, monkeypatch):
+    from qa import docstore
+
+    _, path = saved
+    s = DocStore.open(path.parent)
+    del s.documents["b"], s.annotations["b"], s.chunks[2]
+    _fill(s, _doc("c", "New text."), 3, [(0, 9)])
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    assert s.save_into(v2) is True
+    assert (v2 / FILE).stat().st_ino == path.stat().st_ino and (v2 / docstore.DELTA).exists()
+    s.saved_into(v2, True)
+    back = DocStore.open(v2)
+    assert sorted(back.documents) == ["a", "c"] and sorted(back.chunks) == [0, 1, 3]
+    assert back.chunks[3].text == "New text." and back.chunks.ids_of(["c", "b"]) == {3}
+    assert back.fingerprints() == s.fingerprints()
+    # Past the delta's limit the store is written whole, changes merged in.
+    monkeypatch.setattr(docstore, "_DELTA_ROWS", 0)
+    v3 = tmp_path / "v3"
+    v3.mkdir()
+    assert back.save_into(v3) is False and not (v3 / docstore.DELTA).exists()
+    back.saved_into(v3, False)
+    assert not back.changed and sorted(DocStore.open(v3).documents) == ["a", "c"]
+    assert dict(DocStore.open(v3).chunks) == dict(back.chunks)
+
+
+def test_damaged_delta_gives_an_index_error(saved, tmp_path):
+    from qa import docstore
+
+    _, path = saved
+    (path.parent / docstore.DELTA).write_bytes(b"not a database" * 50)
+    with pytest.raises(IndexError_):
+        DocStore.open(path.parent)
+
+
+def test_a_saved_file_changed_in_place_is_never_linked_into_a_new_version(saved, tmp_path):
+    import os
+
+    _, path = saved
+    s = DocStore.open(path.parent)
+    s.documents["z"] = _doc("z", "Z.")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # as any write in place would
+    out = tmp_path / "v9"
+    out.mkdir()
+    with pytest.raises(IndexError_, match="changed by something else.*rebuild"):
+        s.save_into(out)
+    assert not (out / FILE).exists()
