@@ -5,6 +5,7 @@ import functools
 import logging
 import math
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -303,7 +304,7 @@ class DenseIndex:
                     ids, vecs, removed = z["ids"], z["vectors"], z["removed"]
                 if vecs.shape != (len(ids), dim):
                     raise ValueError(f"vectors of shape {vecs.shape} for {len(ids)} ids")
-            except (OSError, KeyError, ValueError) as exc:
+            except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
                 raise IndexError_(f"dense index delta {directory / DELTA} is damaged ({exc})") from None
             if len(removed):
                 out.index.remove_ids(removed.astype(np.int64))

@@ -234,3 +234,29 @@ def test_a_read_only_index_with_a_changed_corpus_still_answers(tmp_path, corpus,
         os.replace = real_replace
     assert "extra" in r.documents and "could not be saved" in caplog.text
     assert "extra" not in Retriever.load(tmp_path / "idx", encoder=encoder).documents
+
+
+@pytest.mark.parametrize("name", ["store-delta.sqlite", "dense-delta.npz"])
+@pytest.mark.parametrize("checksum_too", [False, True], ids=["damaged", "damaged-and-checksum-updated"])
+def test_a_damaged_delta_gives_the_rebuild_command(tmp_path, seed_docs, encoder, name, checksum_too):
+    """A small save writes deltas beside the shared files; damage to one is caught by its
+    checksum, and a delta that is garbage but matches its checksum by its own checks."""
+    import json as js
+
+    from qa.documents import make_document
+    from qa.retriever import Retriever
+
+    Retriever.from_documents(seed_docs[:2], encoder=encoder).save(tmp_path / "idx")
+    r = Retriever.load(tmp_path / "idx", encoder=encoder)
+    r.add_documents([make_document("extra", "A short extra document about teapots.")])
+    r.save(tmp_path / "idx")
+    idx = (tmp_path / "idx").resolve()
+    assert (idx / name).exists()
+    (idx / name).unlink()
+    (idx / name).write_bytes(b"garbage" * 64)
+    if checksum_too:
+        m = js.loads((idx / store.MANIFEST).read_text())
+        m["checksums"][name] = store.file_checksums(idx, [name])[name]
+        (idx / store.MANIFEST).write_text(js.dumps(m))
+    with pytest.raises(IndexError_, match="qa index --rebuild"):
+        Retriever.load(tmp_path / "idx", encoder=encoder)
