@@ -24,82 +24,24 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from qa.annotate import Annotation
+from qa.docstore_rows import (  # noqa: F401 (the row helpers are part of this module's interface)
+    annotation_row, chunk_row, create, document_from_row, document_row, insert,
+)
 from qa.documents import corpus_fingerprint
 from qa.errors import IndexError_
-from qa.types import Chunk, Document, Segment
+from qa.types import Chunk, Document
 
 FILE = "store.sqlite"
 DELTA = "store-delta.sqlite"  # changes since store.sqlite was written, when a save was small
-_SCHEMA = """
-CREATE TABLE documents (doc_id TEXT PRIMARY KEY, text TEXT NOT NULL, meta TEXT NOT NULL,
-                        fingerprint TEXT NOT NULL);
-CREATE TABLE annotations (doc_id TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE chunks (chunk_id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL,
-                     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL);
-CREATE INDEX chunks_by_doc ON chunks (doc_id);
-"""
 _REMOVED = "CREATE TABLE removed (tbl TEXT NOT NULL, key TEXT NOT NULL);"
 _CACHE = 1024  # decoded documents and annotations kept per store
 # A save writes only the changes (a delta beside the shared, hard-linked store file) until they
 # reach an eighth of the saved rows, or this many: then the store is written whole again, so
 # open time and memory stay bounded and a growing index is rewritten O(log n) times.
 _DELTA_ROWS = 20_000
-_BATCH = 10_000
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-# ----- rows --------------------------------------------------------------------------------
-def document_row(d: Document) -> tuple[str, str, str, str]:
-    """(doc_id, text, meta, fingerprint). ``raw`` is stored only when cleaning changed the text:
-    for plain text files it is the same string, and would double the file."""
-    meta = {"title": d.title, "publisher": d.publisher, "date": d.date, "author": d.author,
-            "path": d.path, "segments": [[s.start, s.raw_start, s.length] for s in d.segments]}
-    if d.raw != d.text:
-        meta["raw"] = d.raw
-    return d.doc_id, d.text, json.dumps(meta, ensure_ascii=False), corpus_fingerprint([d])[d.doc_id]
-
-
-def document_from_row(doc_id: str, text: str, meta: str) -> Document:
-    m = json.loads(meta)
-    return Document(doc_id=doc_id, text=text, raw=m.get("raw", text), title=m["title"],
-                    publisher=m["publisher"], date=m["date"], author=m["author"], path=m["path"],
-                    segments=tuple(Segment(*s) for s in m["segments"]))
-
-
-def annotation_row(a: Annotation) -> tuple[str, str]:
-    return a.doc_id, json.dumps(a.to_json())
-
-
-def chunk_row(c: Chunk) -> tuple[int, str, int, int]:
-    return c.chunk_id, c.doc_id, c.start, c.end
-
-
-def create(path: Path, documents: Iterable[tuple], annotations: Iterable[tuple],
-           chunks: Iterable[tuple]) -> None:
-    """Write a new store file from rows (:func:`document_row`, :func:`annotation_row`,
-    :func:`chunk_row`), streamed in batches so memory stays bounded."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(_SCHEMA)
-        _insert(conn, documents, annotations, chunks)
-    finally:
-        conn.close()
-
-
-def _insert(conn: sqlite3.Connection, documents, annotations, chunks) -> None:
-    for sql, rows in (("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", documents),
-                      ("INSERT OR REPLACE INTO annotations VALUES (?, ?)", annotations),
-                      ("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?)", chunks)):
-        batch: list[tuple] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= _BATCH:
-                conn.executemany(sql, batch)
-                batch.clear()
-        conn.executemany(sql, batch)
-    conn.commit()
 
 
 # ----- the saved file ----------------------------------------------------------------------
@@ -399,7 +341,7 @@ class DocStore:
         try:
             for t in self._tables():
                 conn.executemany(f"DELETE FROM {t.TABLE} WHERE {t.KEY} = ?", ((k,) for k in t.removed))
-            _insert(conn, (document_row(d) for d in self.documents.added.values()),
+            insert(conn, (document_row(d) for d in self.documents.added.values()),
                     (annotation_row(a) for a in self.annotations.added.values()),
                     (chunk_row(c) for c in self.chunks.added.values()))
         finally:

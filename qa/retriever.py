@@ -299,9 +299,8 @@ class Retriever:
         folder a list of documents was read from, so a later open of that folder reads nothing
         when nothing changed.
 
-        A missing index is built. An index built with other index settings or another model
-        is rebuilt. Added, removed or changed documents are updated incrementally. The result
-        is saved when anything changed. A corrupt index raises (the user decides to rebuild).
+        A missing index is built; one of other settings, model or format is rebuilt. Changed
+        documents are updated incrementally, and saved. A corrupt index raises.
         """
         directory = Path(directory)
         folder = Path(corpus) if isinstance(corpus, (str, Path)) else None
