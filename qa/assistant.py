@@ -17,6 +17,7 @@ from qa.errors import InputError
 from qa.highlight import clip
 from qa.answers import Reader, group_answers
 from qa.rules import RuleReader
+from qa.rules.pool import POOL
 from qa.query import clean_query
 from qa.retriever import Retriever
 from qa.spelling import Speller, english_index
@@ -140,12 +141,15 @@ class Assistant:
         query = rewritten.query
         k = self.config.passages if k is None else k
         t0 = time.perf_counter()
-        hits = self.retriever.search(rewritten.search_text, k=k, mode=mode, fusion=fusion)
+        # The reader reads the top passages; the rest of the candidate pool gives the rule
+        # reader its term statistics (qa.rules.pool), so unrelated documents do not move them.
+        pool = self.retriever.search(rewritten.search_text, k=max(k, POOL), mode=mode, fusion=fusion)
+        hits = pool[:k]
         t1 = time.perf_counter()
         asked = analyze(query, rewritten.context)
         if rewritten.topic:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
-        answers = group_answers(self.reader.read(asked, hits)) if hits else []
+        answers = group_answers(self.reader.read(asked, pool)) if hits else []
         t2 = time.perf_counter()
         best = answers[0] if answers and answers[0].score >= self.threshold(threshold) else None
         return Reply(

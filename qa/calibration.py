@@ -182,13 +182,14 @@ def fit_combination(reader: ModelReader, retriever, examples: Sequence[TrainExam
     from qa.config import ReaderConfig
     from qa.metrics import f1, roc_auc
     from qa.question import analyze
+    from qa.rules.pool import POOL
 
     rules = load_reader(retriever, ReaderConfig(reader="rules"))
     per_question = []
     for ex in tqdm(examples, desc="combine", unit="q"):
         q = analyze(ex.question)
-        hits = retriever.search(ex.question, k=k)
-        cands = candidates(group_answers(reader.read(q, hits)), group_answers(rules.read(q, hits)))
+        pool = retriever.search(ex.question, k=max(k, POOL))  # as the Assistant reads
+        cands = candidates(group_answers(reader.read(q, pool)), group_answers(rules.read(q, pool)))
         per_question.append([(feats, max((f1(a.text, g) for g in ex.answers), default=0.0)
                               if ex.answer else 0.0) for a, feats in cands])
     flat = [(f, score) for cands in per_question for f, score in cands]

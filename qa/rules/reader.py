@@ -22,6 +22,7 @@ from qa.rules.dense_check import DenseCheck
 from qa.rules.features import Features, confidence, rank_score, span_features, weighted_terms
 from qa.rules.generators import propose
 from qa.rules.layout import layout
+from qa.rules.pool import PoolStats
 from qa.rules.relevance import question_terms, sentence_relevance
 from qa.rules.sentence import Context, Sentence
 from qa.rules.weights import ReaderWeights
@@ -62,6 +63,7 @@ class RuleReader:
         self.weights = weights or ReaderWeights()
         self.dense = DenseCheck(encoder, corpus.documents) if encoder is not None else None
         self._sentences: dict[tuple[str, int], Sentence] = {}
+        self._chunks: dict[tuple[str, int, int], frozenset[str]] = {}
         self._meta: dict[str, frozenset[str]] = {}
         self._all_meta: tuple[int, frozenset[str]] = (-1, frozenset())
 
@@ -77,11 +79,13 @@ class RuleReader:
     def candidates(self, question: str | Question, hits: Sequence[Hit]) -> list[Candidate]:
         """Every scored candidate span, before merging (for inspection and tuning)."""
         q = question if isinstance(question, Question) else analyze(question)
-        hits = list(hits)[: self.config.passages]
+        pool = list(hits)  # the retrieved candidates: their statistics, not the corpus's
+        hits = pool[: self.config.passages]
         if not hits or not q.terms:
             return []
         w, c = self.weights, self.corpus
-        qt = question_terms(q, c.idf, c.doc_fraction, self._all_meta_terms(), w)
+        stats = PoolStats.of(self._chunk_terms(h.chunk) for h in pool)
+        qt = question_terms(q, stats.idf, stats.doc_fraction, self._all_meta_terms(), w)
         top_hit = max(h.score for h in hits) or 1.0
         out: list[Candidate] = []
         seen: set[tuple[str, int]] = set()
@@ -98,13 +102,14 @@ class RuleReader:
                 rel = sentence_relevance(q, qt, cur.terms, near[0], near[1], self._meta_terms(doc_id),
                                          hit.score, top_hit, w)
                 if rel is not None:
-                    out += self._spans(q, cur, rel, hit, qt.doubt)
+                    out += self._spans(q, cur, rel, hit, qt.doubt, stats)
         return out
 
-    def _spans(self, q: Question, s: Sentence, rel, hit: Hit, doubt: float) -> list[Candidate]:
-        ctx = Context.of(q, s, self.corpus.annotations.get(s.doc_id), self.corpus.doc_fraction)
+    def _spans(self, q: Question, s: Sentence, rel, hit: Hit, doubt: float,
+               stats: PoolStats) -> list[Candidate]:
+        ctx = Context.of(q, s, self.corpus.annotations.get(s.doc_id), stats.doc_fraction)
         found = propose(ctx, self.config.max_answer_chars)
-        lay = layout(q, s, self.corpus.idf, self.weights)
+        lay = layout(q, s, stats.idf, self.weights)
         out = []
         for span, labels in found.labels.items():
             f = span_features(ctx, lay, span, labels, found.placed.get(span), rel, self.weights)
@@ -139,6 +144,15 @@ class RuleReader:
             s = self._sentences[(doc_id, span.start)] = Sentence.of(
                 doc_id, self.corpus.documents[doc_id].text, span)
         return s
+
+    def _chunk_terms(self, chunk: Chunk) -> frozenset[str]:
+        key = (chunk.doc_id, chunk.start, chunk.end)
+        terms = self._chunks.get(key)
+        if terms is None:
+            if len(self._chunks) > _SENTENCE_CACHE:
+                self._chunks.clear()
+            terms = self._chunks[key] = frozenset(tokenize(chunk.text))
+        return terms
 
     def _meta_terms(self, doc_id: str) -> frozenset[str]:
         """Words of a document's title and publisher: context for all of its sentences."""
