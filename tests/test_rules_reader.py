@@ -249,3 +249,19 @@ def test_a_reason_for_another_verb_is_doubted(seed_assistant):
     # the technology is used, not why China approved it.
     reply = seed_assistant.ask("Why did China approve the LLMs?", threshold=float("-inf"))
     assert reply.answer is None or reply.answer.score < 0.5
+
+
+def test_a_document_replaced_under_its_id_is_read_afresh(encoder):
+    """The reader caches sentences and terms; a document added again under the same id with
+    other text must be read as it is now."""
+    from qa.assistant import Assistant
+    from qa.config import ReaderConfig
+    from qa.documents import make_document
+    from qa.retriever import Retriever
+
+    r = Retriever.from_documents([make_document("firm", "Zorblax was founded by Ada Quux in 2020.")],
+                                 encoder=encoder)
+    bot = Assistant(r, ReaderConfig(reader="rules"))
+    assert bot.ask("Who founded Zorblax?", threshold=0.0).answer.text == "Ada Quux"
+    r.add_documents([make_document("firm", "Zorblax was founded by Bartholomew Plimmington in 2020.")])
+    assert bot.ask("Who founded Zorblax?", threshold=0.0).answer.text == "Bartholomew Plimmington"

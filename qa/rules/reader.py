@@ -63,9 +63,8 @@ class RuleReader:
         self.weights = weights or ReaderWeights()
         self.dense = DenseCheck(encoder, corpus.documents) if encoder is not None else None
         self._sentences: dict[tuple[str, int], Sentence] = {}
-        self._chunks: dict[tuple[str, int, int], frozenset[str]] = {}
-        self._meta: dict[str, frozenset[str]] = {}
-        self._all_meta: tuple[int, frozenset[str]] = (-1, frozenset())
+        self._chunks: dict[str, frozenset[str]] = {}
+        self._meta: dict[tuple, frozenset[str]] = {}
 
     def read(self, question: str | Question, hits: Sequence[Hit]) -> list[Answer]:
         """One answer per candidate span, best first (grouping happens in qa.answers)."""
@@ -85,7 +84,9 @@ class RuleReader:
             return []
         w, c = self.weights, self.corpus
         stats = PoolStats.of(self._chunk_terms(h.chunk) for h in pool)
-        qt = question_terms(q, stats.idf, stats.doc_fraction, self._all_meta_terms(), w)
+        # Titles and publishers of the pool's documents count as words the pool uses.
+        meta = frozenset().union(*(self._meta_terms(d) for d in {h.chunk.doc_id for h in pool}))
+        qt = question_terms(q, stats.idf, stats.doc_fraction, meta, w)
         top_hit = max(h.score for h in hits) or 1.0
         out: list[Candidate] = []
         seen: set[tuple[str, int]] = set()
@@ -136,37 +137,35 @@ class RuleReader:
         )
 
     # ----- stored annotations, cached ---------------------------------------------------------
+    # Each cache checks what it was made from, so a document replaced under the same id (an
+    # upload sent again, add_documents on the retriever) is never read from a stale entry.
     def _sentence(self, doc_id: str, span: Span) -> Sentence:
+        text = self.corpus.documents[doc_id].text
         s = self._sentences.get((doc_id, span.start))
-        if s is None:
+        if s is None or s.doc_text != text:
             if len(self._sentences) > _SENTENCE_CACHE:
                 self._sentences.clear()
-            s = self._sentences[(doc_id, span.start)] = Sentence.of(
-                doc_id, self.corpus.documents[doc_id].text, span)
+            s = self._sentences[(doc_id, span.start)] = Sentence.of(doc_id, text, span)
         return s
 
     def _chunk_terms(self, chunk: Chunk) -> frozenset[str]:
-        key = (chunk.doc_id, chunk.start, chunk.end)
-        terms = self._chunks.get(key)
+        terms = self._chunks.get(chunk.text)
         if terms is None:
             if len(self._chunks) > _SENTENCE_CACHE:
                 self._chunks.clear()
-            terms = self._chunks[key] = frozenset(tokenize(chunk.text))
+            terms = self._chunks[chunk.text] = frozenset(tokenize(chunk.text))
         return terms
 
     def _meta_terms(self, doc_id: str) -> frozenset[str]:
         """Words of a document's title and publisher: context for all of its sentences."""
-        terms = self._meta.get(doc_id)
+        d = self.corpus.documents[doc_id]
+        key = (d.title, d.publisher)
+        terms = self._meta.get(key)
         if terms is None:
-            d = self.corpus.documents[doc_id]
-            terms = self._meta[doc_id] = frozenset(tokenize(" ".join(p for p in (d.title, d.publisher) if p)))
+            if len(self._meta) > _SENTENCE_CACHE:
+                self._meta.clear()
+            terms = self._meta[key] = frozenset(tokenize(" ".join(p for p in key if p)))
         return terms
-
-    def _all_meta_terms(self) -> frozenset[str]:
-        docs = self.corpus.documents
-        if self._all_meta[0] != len(docs):  # documents were added or removed
-            self._all_meta = (len(docs), frozenset().union(*(self._meta_terms(d) for d in docs)))
-        return self._all_meta[1]
 
     def _sentences_in(self, chunk: Chunk) -> list[int]:
         sents = self.corpus.annotations[chunk.doc_id].sentences
