@@ -75,12 +75,14 @@ def test_changes_stay_in_memory_until_written(saved, tmp_path):
         s.chunks[2]
     with pytest.raises(KeyError):
         del s.documents["b"]
+    assert s.documents.values() == [s.documents[k] for k in s.documents]  # saved rows and overlay
     assert path.read_bytes() == before  # the saved file is never written
     out = tmp_path / "v2.sqlite"
     s.write(out)
     s.rebase(out)
     assert not s.changed and sorted(s.documents) == ["a", "c"] and s.documents["a"].text == "Replaced."
     assert sorted(s.chunks) == [0, 1, 3] and s.chunks[3].text == "New text."
+    assert s.documents.values() == [s.documents[k] for k in s.documents]
     assert s.fingerprints() == corpus_fingerprint([s.documents["a"], s.documents["c"]])
 
 
