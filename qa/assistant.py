@@ -140,6 +140,9 @@ class Assistant:
         rewritten = resolve(question, turns) if turns else Rewrite(question)
         query = rewritten.query
         k = self.config.passages if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InputError(f"k must be a whole number >= 1, got {k!r}")
+        self.threshold(threshold)  # checked before any work
         t0 = time.perf_counter()
         # The reader reads the top passages; the rest of the candidate pool gives the rule
         # reader its term statistics (qa.rules.pool), so unrelated documents do not move them.
@@ -172,7 +175,13 @@ class Assistant:
         """The abstention threshold: the caller's, the config's, else the reader's own."""
         if threshold is None:
             threshold = self.config.abstain_threshold
-        return self.reader.default_threshold if threshold is None else threshold
+        if threshold is None:
+            return self.reader.default_threshold
+        # Confidences lie in [0, 1]: a threshold below 0 (-inf included) answers everything,
+        # above 1 nothing. NaN would silently withhold every answer, so it is refused.
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold != threshold:
+            raise InputError(f"threshold must be a number (confidences run from 0 to 1), got {threshold!r}")
+        return float(threshold)
 
     def _turns(self, history: Sequence[str | Turn], **kw) -> list[Turn]:
         turns: list[Turn] = []

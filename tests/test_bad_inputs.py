@@ -111,3 +111,69 @@ def test_bad_corpus_files_are_skipped_or_read_cleanly(tmp_path, encoder):
     again = CliRunner().invoke(main, ["ask", "What is the kiwi?", "--index", str(tmp_path / "index"),
                                       "--corpus", str(corpus)])
     assert again.exit_code == 0 and index_digest(tmp_path / "index") == before
+
+
+# ----- the library: Retriever.search and Assistant.ask take the same catalogue ---------------
+LIBRARY_CALLS = {  # the arguments, and whether they must be refused
+    "k zero": (dict(k=0), True), "k negative": (dict(k=-3), True), "k text": (dict(k="5"), True),
+    "k bool": (dict(k=True), True), "k float": (dict(k=2.5), True), "k huge": (dict(k=10**9), False),
+    "mode unknown": (dict(mode="fuzzy"), True), "fusion unknown": (dict(fusion="sum"), True),
+    "mode none": (dict(mode=None), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUESTIONS))
+def test_library_questions(default_assistant, name):
+    """Each odd question is answered (or not) or refused with the package's InputError."""
+    from qa.errors import InputError
+
+    for call in (lambda q: default_assistant.retriever.search(q, k=3), default_assistant.ask):
+        try:
+            call(QUESTIONS[name])
+        except InputError as exc:
+            assert str(exc)  # a message that says what was wrong
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_CALLS))
+def test_library_arguments(default_assistant, name):
+    from qa.errors import InputError
+
+    kw, refused = LIBRARY_CALLS[name]
+    for call in (default_assistant.retriever.search, default_assistant.ask):
+        if refused:
+            with pytest.raises(InputError, match=f"(?i){next(iter(kw))}"):
+                call("Who founded 01.AI?", **kw)
+        else:
+            assert call("Who founded 01.AI?", **kw) is not None
+
+
+@pytest.mark.parametrize("history", [None, (), iter(["Who founded 01.AI?"]), ["Who founded 01.AI?"] * 50,
+                                     [""], ["\x00"], [42], [None], "Who founded 01.AI?",
+                                     ["<script>alert(1)</script>"]],
+                         ids=["none", "empty", "generator", "long", "blank turn", "nul turn",
+                              "number turn", "none turn", "a string", "script turn"])
+def test_library_histories(default_assistant, history):
+    from qa.errors import InputError
+
+    try:
+        reply = default_assistant.ask("When was it founded?", history)
+    except InputError as exc:
+        assert str(exc)
+    else:
+        assert reply.question == "When was it founded?"
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), "0.5", True, None.__class__])
+def test_library_thresholds_that_are_not_numbers_are_refused(default_assistant, threshold):
+    from qa.errors import InputError
+
+    with pytest.raises(InputError, match="threshold must be a number"):
+        default_assistant.ask("Who founded 01.AI?", threshold=threshold)
+
+
+def test_library_thresholds_past_the_confidence_range_answer_all_or_nothing(default_assistant):
+    ask = default_assistant.ask
+    assert ask("Who founded 01.AI?", threshold=float("-inf")).answer is not None
+    assert ask("Who founded 01.AI?", threshold=-1).answer is not None
+    assert ask("Who founded 01.AI?", threshold=1.5).answer is None
+    assert ask("Who founded 01.AI?", threshold=float("inf")).answer is None
