@@ -284,3 +284,17 @@ def test_many_small_saves_load_as_a_fresh_build_would(seed_docs, encoder, tmp_pa
         a, b = back.search(q, k=3), fresh.search(q, k=3)
         assert [(h.chunk.doc_id, h.chunk.text) for h in a] == [(h.chunk.doc_id, h.chunk.text) for h in b]
         assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-5)
+
+
+def test_open_rebuilds_an_index_saved_in_an_older_format(tiny_docs, encoder, tmp_path, caplog):
+    import logging
+
+    Retriever.from_documents(tiny_docs, encoder=encoder).save(tmp_path / "idx")
+    path = tmp_path / "idx" / "manifest.json"
+    m = json.loads(path.read_text())
+    path.write_text(json.dumps({**m, "format_version": 1}))  # as the JSON Lines indexes were
+    with caplog.at_level(logging.INFO, logger="qa.retriever"):
+        r = Retriever.open(tmp_path / "idx", tiny_docs, encoder=encoder)
+    assert "another format" in caplog.text
+    assert json.loads(path.read_text())["format_version"] == 2
+    assert sorted(r.documents) == sorted(d.doc_id for d in tiny_docs)
