@@ -120,13 +120,12 @@ class Assistant:
             threshold: abstention threshold (defaults to the reader config).
 
         Raises:
-            InputError: empty or over-long question, bad history, k < 1.
+            InputError: empty or over-long question, bad history, bad k or threshold.
         """
         question = clean_query(question)
-        if isinstance(history, str):
-            raise InputError("history must be a list of earlier questions, not one string")
-        # None, a tuple or a generator are all fine; only the last turns matter.
-        history = list(history or [])[-MAX_HISTORY:]
+        k = self._checked_k(k)
+        self.threshold(threshold)  # checked before any work
+        history = _recent(history)
         if (said := self._without_search(question)) is not None:
             return Reply(question=question, query=question, answer=None, message=said)
         original = question
@@ -134,15 +133,10 @@ class Assistant:
         turns = self._turns(history, mode=mode, fusion=fusion)
         pronoun = unresolved_reference(question, turns)
         if pronoun is not None:
-            return Reply(question=original, query=question, answer=None, corrections=corrections, message=(
-                f"Which one do you mean by “{pronoun}”? Nothing has been named earlier in this "
-                "conversation: ask again with the name."))
+            return Reply(question=original, query=question, answer=None, corrections=corrections,
+                         message=_which_one(pronoun))
         rewritten = resolve(question, turns) if turns else Rewrite(question)
         query = rewritten.query
-        k = self.config.passages if k is None else k
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InputError(f"k must be a whole number >= 1, got {k!r}")
-        self.threshold(threshold)  # checked before any work
         t0 = time.perf_counter()
         # The reader reads the top passages; the rest of the candidate pool gives the rule
         # reader its term statistics (qa.rules.pool), so unrelated documents do not move them.
@@ -166,6 +160,12 @@ class Assistant:
             retrieval_ms=(t1 - t0) * 1000,
             reading_ms=(t2 - t1) * 1000,
         )
+
+    def _checked_k(self, k) -> int:
+        k = self.config.passages if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InputError(f"k must be a whole number >= 1, got {k!r}")
+        return k
 
     def _spelled(self, question: str) -> tuple[str, tuple]:
         speller = self.speller()
@@ -226,3 +226,15 @@ class Assistant:
             marks = clip([s for d, s in spans if d == c.doc_id], c.start, c.end)
             out.append(Passage.from_hit(h, tuple(marks), self.retriever.documents[c.doc_id].title))
         return out
+
+
+def _recent(history) -> list:
+    """The last turns of a history: None, a tuple or a generator are all fine."""
+    if isinstance(history, str):
+        raise InputError("history must be a list of earlier questions, not one string")
+    return list(history or [])[-MAX_HISTORY:]
+
+
+def _which_one(pronoun: str) -> str:
+    return (f"Which one do you mean by “{pronoun}”? Nothing has been named earlier in this "
+            "conversation: ask again with the name.")
