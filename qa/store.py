@@ -2,7 +2,8 @@
 
 Layout::
 
-    manifest.json      format version, package version, model, config, corpus fingerprint
+    manifest.json      format version, package version, model, config, counts, corpus folder
+                       stats, the SHA-256 of every other file
     store.sqlite       documents (text, metadata, the map to the original), their sentences,
                        entities and noun chunks, and chunk offsets (qa.docstore, read lazily)
     store-delta.sqlite changes since store.sqlite was written (after a small save)
