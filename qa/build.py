@@ -30,7 +30,11 @@ def _start(index_dir: Path, config: RetrieverConfig | None, rebuild: bool, encod
     new one. A damaged index raises, with the rebuild command."""
     if rebuild or not (index_dir / store.MANIFEST).exists():
         return Retriever(config, encoder)
-    manifest = store.read_manifest(index_dir)
+    try:
+        manifest = store.read_manifest(index_dir)
+    except store.FormatVersionError:
+        log.info("index saved in another format; building %s afresh", index_dir)
+        return Retriever(config, encoder)
     if config is not None and manifest.get("index_key") != json.loads(json.dumps(config.index_key())):
         log.info("index settings changed; building %s afresh", index_dir)
         return Retriever(config, encoder)

@@ -75,3 +75,17 @@ def test_rebuild_starts_over(tiny_folder, tmp_path, encoder, added):
     calls.clear()
     build_index(index, tiny_folder, rebuild=True, progress=False, encoder=encoder)
     assert sorted(d for c in calls for d in c) == ["apples", "rivers", "space"]
+
+
+def test_an_index_in_an_older_format_is_built_afresh(tiny_folder, tmp_path, encoder, added):
+    import json
+
+    calls, _ = added
+    index = tmp_path / "index"
+    build_index(index, tiny_folder, progress=False, encoder=encoder)
+    manifest = index / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format_version": 1}))
+    calls.clear()
+    r, _ = build_index(index, tiny_folder, progress=False, encoder=encoder)
+    assert sorted(d for c in calls for d in c) == ["apples", "rivers", "space"]
+    assert json.loads(manifest.read_text())["format_version"] == 2 and len(r.documents) == 3
