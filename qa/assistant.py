@@ -124,7 +124,7 @@ class Assistant:
         """
         question = clean_query(question)
         k = self._checked_k(k)
-        self.threshold(threshold)  # checked before any work
+        limit = self.threshold(threshold)  # checked before any work
         history = _recent(history)
         if (said := self._without_search(question)) is not None:
             return Reply(question=question, query=question, answer=None, message=said)
@@ -148,7 +148,7 @@ class Assistant:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
         answers = group_answers(self.reader.read(asked, pool)) if hits else []
         t2 = time.perf_counter()
-        best = answers[0] if answers and answers[0].score >= self.threshold(threshold) else None
+        best = answers[0] if answers and answers[0].score >= limit else None
         return Reply(
             question=original,
             query=query,

@@ -30,6 +30,7 @@ from qa.tokens import tokenize
 from qa.types import Answer, Chunk, Explanation, Hit, Span
 
 _SENTENCE_CACHE = 200_000
+_CHUNK_CACHE = 20_000  # term sets of pool passages, keyed by their text (~400 chars each)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class RuleReader:
     def _chunk_terms(self, chunk: Chunk) -> frozenset[str]:
         terms = self._chunks.get(chunk.text)
         if terms is None:
-            if len(self._chunks) > _SENTENCE_CACHE:
+            if len(self._chunks) > _CHUNK_CACHE:
                 self._chunks.clear()
             terms = self._chunks[chunk.text] = frozenset(tokenize(chunk.text))
         return terms
