@@ -309,6 +309,9 @@ def serve(host, port, reader, reader_model, corpus, index_dir, **backend) -> Non
 @click.option("--lr", type=float, default=None, help="Peak learning rate (default 1e-4).")
 @click.option("--batch-size", type=int, default=None)
 @click.option("--max-length", type=int, default=None, help="Window length in tokens (default 256).")
+@click.option("--stride", type=int, default=None, help="Overlap of a long paragraph's windows, in tokens.")
+@click.option("--device", type=str, default=None,
+              help="cpu, cuda, or auto (default: the GPU when torch sees one).")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps (smoke runs).")
 @click.option("--limit", type=int, default=None, help="Use only the first N questions (smoke runs).")
 @click.option("--seed", type=int, default=None)

@@ -3,9 +3,25 @@ from __future__ import annotations
 
 import collections
 import math
+import re
+import string
 from collections.abc import Sequence
 
-from qa.tokens import normalize_answer  # noqa: F401  (re-exported: metrics use it)
+# Kept free of the NLP stack (spaCy, stemmers) so that training and scoring import light.
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCT = set(string.punctuation) | {"\u2018", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014"}
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD v2.0 normalisation: lower case, drop punctuation, articles and extra spaces.
+
+    The official script drops ASCII punctuation only; curly quotes and dashes are dropped too
+    here because the seed articles use them where SQuAD's text uses ASCII.
+    """
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCT)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
 
 
 def exact_match(prediction: str, gold: str) -> float:

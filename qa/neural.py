@@ -274,7 +274,7 @@ class ModelReader:
         guesses = self.guesses(str(text), hits)
         if not guesses:
             return []
-        from qa.tokens import normalize_answer
+        from qa.metrics import normalize_answer
 
         top_margin = max(g.margin for g in guesses)
         cuts = [snap_to_words(hits[g.passage].chunk.text, g.start, g.end) for g in guesses]

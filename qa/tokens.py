@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-import string
 import unicodedata
 from dataclasses import dataclass
 
@@ -118,17 +117,3 @@ def words(text: str) -> list[str]:
     return [normalize(m.group()) for m in _TOKEN.finditer(text)]
 
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCT = set(string.punctuation) | {"\u2018", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014"}
-
-
-def normalize_answer(s: str) -> str:
-    """SQuAD v2.0 normalisation: lower case, drop punctuation, articles and extra spaces.
-
-    The official script drops ASCII punctuation only; curly quotes and dashes are dropped too
-    here because the seed articles use them where SQuAD's text uses ASCII.
-    """
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCT)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())

@@ -11,10 +11,12 @@ learning curve to ``curve.jsonl`` as it goes, scored on held-out articles of the
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import random
+import re
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -61,6 +63,9 @@ class TrainConfig:
     limit: int | None = None
     threads: int | None = None
     init: str | None = None  # a saved reader model to continue from (default: a new head)
+    device: str = "auto"  # "cpu", "cuda" or "auto" (a GPU when torch sees one): same command, either machine
+    negatives: int = 0  # per question, this many other paragraphs of its article, labelled "no answer"
+    distractors: int = 2  # dev scoring: paragraphs read beside the gold one, as retrieval would give
 
 
 def load_examples(path: str | Path) -> list[TrainExample]:
@@ -103,6 +108,37 @@ def label_windows(tokenizer, ex: TrainExample, max_length: int, stride: int) -> 
     return out
 
 
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def hard_negatives(examples: Sequence[TrainExample], n: int) -> dict[str, list[str]]:
+    """Per question id, the ``n`` other paragraphs of its article that share most of its words.
+
+    In use the reader sees several retrieved passages, most without the answer, and must score
+    them below the right one; SQuAD pairs each question with its own paragraph only. These
+    near misses teach that, from the training file alone (no other data).
+    """
+    if n <= 0:
+        return {}
+    by_article: dict[str, list[str]] = {}
+    for ex in examples:
+        paras = by_article.setdefault(ex.article, [])
+        if ex.context not in paras:
+            paras.append(ex.context)
+    vocab = {c: _words(c) for paras in by_article.values() for c in paras}
+    out = {}
+    for ex in examples:
+        q = _words(ex.question)
+        others = [c for c in by_article[ex.article] if c != ex.context]
+        others.sort(key=lambda c: -len(q & vocab[c]))  # stable: ties keep article order
+        out[ex.qid] = others[:n]
+    return out
+
+
 def batches(items: list, batch_size: int, seed: int) -> Iterator[list]:
     """Shuffled batches of similar length (less padding), in an order fixed by ``seed``."""
     rng = random.Random(seed)
@@ -118,47 +154,68 @@ def batches(items: list, batch_size: int, seed: int) -> Iterator[list]:
         yield [items[j] for j in b]
 
 
-def predict(model, tokenizer, examples: Sequence[TrainExample], cfg: TrainConfig) -> list[tuple[str, float]]:
-    """Best non-null span text and its margin over the null score, per example."""
+def resolve_device(name: str) -> str:
+    """``auto`` picks the GPU when torch sees one; an explicit ``cuda`` without one is an error."""
     import torch
 
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {name!r} asked for, but torch sees no GPU: use --device cpu or auto")
+    return name
 
+
+def predict(model, tokenizer, examples: Sequence[TrainExample], cfg: TrainConfig,
+            extra: dict[str, list[str]] | None = None) -> list[tuple[str, float]]:
+    """Best non-null span text and its margin over the null score, per example; ``extra``
+    gives paragraphs to read beside each example's own (the best span over all of them wins)."""
+    import torch
+
+    device = next(model.parameters()).device
     model.eval()
     out = []
     with torch.no_grad():
         for ex in examples:
-            ws = windows(tokenizer, ex.question, [ex.context], cfg.max_length, cfg.stride)
-            batch = {k: torch.from_numpy(v) for k, v in pad_batch(ws).items()}
+            passages = [ex.context] + (extra or {}).get(ex.qid, [])
+            ws = windows(tokenizer, ex.question, passages, cfg.max_length, cfg.stride)
+            batch = {k: torch.from_numpy(v).to(device) for k, v in pad_batch(ws).items()}
             res = model(**batch)
-            s, e = res.start_logits.numpy(), res.end_logits.numpy()
+            s, e = res.start_logits.float().cpu().numpy(), res.end_logits.float().cpu().numpy()
             guesses = [g for i, w in enumerate(ws) if (g := best_span(w, s[i], e[i])) is not None]
             if not guesses:
                 out.append(("", -1e9))
                 continue
             g = max(guesses, key=lambda g: g.score)
             null = min(x.null_score for x in guesses)
-            out.append((ex.context[g.start : g.end], g.score - null))
+            out.append((passages[g.passage][g.start : g.end], g.score - null))
     model.train()
     return out
 
 
-def evaluate_dev(model, tokenizer, dev: Sequence[TrainExample], cfg: TrainConfig) -> dict[str, float]:
-    """HasAns F1 when never abstaining, and how well the margin separates answerable (ROC AUC)."""
+def evaluate_dev(model, tokenizer, dev: Sequence[TrainExample], cfg: TrainConfig,
+                 pool: Sequence[TrainExample] = ()) -> dict[str, float]:
+    """HasAns F1 when never abstaining, and how well the margin separates answerable (ROC AUC),
+    reading each question's own paragraph; with ``cfg.distractors``, HasAns F1 again reading it
+    beside that many near-miss paragraphs of its article (drawn from ``pool``), as in use."""
     from qa.metrics import f1, roc_auc
 
+    def has_f1(preds):
+        has = [max(f1(p, g) for g in ex.answers) for (p, _), ex in zip(preds, dev) if ex.answer]
+        return float(np.mean(has)) if has else 0.0
+
     preds = predict(model, tokenizer, dev, cfg)
-    has = [max(f1(p, g) for g in ex.answers) for (p, _), ex in zip(preds, dev) if ex.answer]
     labels = [ex.answer is not None for ex in dev]
-    return {
-        "hasans_f1": float(np.mean(has)) if has else 0.0,
-        "noans_auc": roc_auc([m for _, m in preds], labels),
-        "dev_questions": len(dev),
-    }
+    row = {"hasans_f1": has_f1(preds), "noans_auc": roc_auc([m for _, m in preds], labels),
+           "dev_questions": len(dev)}
+    if cfg.distractors and pool:
+        extra = hard_negatives(list(pool), cfg.distractors)
+        row["distractor_f1"] = has_f1(predict(model, tokenizer, dev, cfg, extra))
+    return row
 
 
-def _log_point(out: Path, model, tok, dev, cfg: TrainConfig, row: dict) -> None:
+def _log_point(out: Path, model, tok, dev, cfg: TrainConfig, row: dict, pool=()) -> None:
     """Score on the dev questions, append to the learning curve, save the model as shipped."""
-    row.update(evaluate_dev(model, tok, dev, cfg))
+    row.update(evaluate_dev(model, tok, dev, cfg, pool))
     with (out / "curve.jsonl").open("a") as f:
         f.write(json.dumps(row) + "\n")
     log.info("curve %s", row)
@@ -171,10 +228,11 @@ def _save_checkpoint(out: Path, model, opt, sched, step: int, cfg: TrainConfig) 
 
     ck = out / "checkpoint"
     ck.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model/{k}": v.contiguous() for k, v in model.state_dict().items()}
+    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     state = opt.state_dict()
     for idx, st in state["state"].items():
         for name, val in st.items():
+            val = val.detach().cpu()
             tensors[f"opt/{idx}/{name}"] = val.reshape(-1).contiguous() if val.dim() == 0 else val.contiguous()
     save_file(tensors, str(ck / "state.safetensors.tmp"))
     (ck / "state.safetensors.tmp").replace(ck / "state.safetensors")
@@ -191,30 +249,37 @@ def _load_checkpoint(out: Path, model, opt, sched) -> int:
     if not (ck / "meta.json").is_file():
         return 0
     meta = json.loads((ck / "meta.json").read_text())
-    tensors = load_file(str(ck / "state.safetensors"))
+    # On the model's device: a run checkpointed on a GPU resumes on a CPU and the other way round.
+    tensors = load_file(str(ck / "state.safetensors"), device=str(next(model.parameters()).device))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
     state: dict = {"state": {}, "param_groups": meta["param_groups"]}
     for k, v in tensors.items():
         if k.startswith("opt/"):
             _, idx, name = k.split("/")
-            state["state"].setdefault(int(idx), {})[name] = v.reshape(()) if name == "step" else v
+            state["state"].setdefault(int(idx), {})[name] = v.reshape(()).cpu() if name == "step" else v
     opt.load_state_dict(state)
     sched.load_state_dict(meta["scheduler"])
     log.info("resumed from step %d", meta["step"])
     return int(meta["step"])
 
 
-def _training_data(data, cfg: TrainConfig, tok) -> tuple[list, list[TrainExample], list[TrainExample]]:
-    """Labelled windows of the training articles, the training examples, and the dev questions."""
+def _training_data(data, cfg: TrainConfig, tok) -> tuple[list, list[TrainExample], list[TrainExample], list]:
+    """Labelled windows of the training articles, the training examples, the dev questions, and
+    every dev-article question (the paragraphs that distractors are drawn from)."""
     examples = load_examples(data)
     if cfg.limit:
         examples = examples[: cfg.limit]
-    train_ex, dev = split_dev(examples, cfg.dev_articles)
+    train_ex, pool = split_dev(examples, cfg.dev_articles)
     if cfg.limit:  # a smoke run has too few articles to hold any out
-        train_ex, dev = examples, examples[:16]
-    dev = sorted(dev, key=lambda e: zlib.crc32(e.qid.encode()))[: cfg.dev_questions]
+        train_ex, pool = examples, examples
+    dev = sorted(pool, key=lambda e: zlib.crc32(e.qid.encode()))[: cfg.dev_questions]
     items = [w for ex in train_ex for w in label_windows(tok, ex, cfg.max_length, cfg.stride)]
-    return items, train_ex, dev
+    negatives = hard_negatives(train_ex, cfg.negatives)
+    for ex in train_ex:
+        for para in negatives.get(ex.qid, []):
+            items += label_windows(tok, dataclasses.replace(ex, context=para, answer=None),
+                                   cfg.max_length, cfg.stride)
+    return items, train_ex, dev, pool
 
 
 def _optimizer(model, cfg: TrainConfig, total: int):
@@ -258,16 +323,17 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     out.mkdir(parents=True, exist_ok=True)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
     tok = tokenizer_for()
-    items, train_ex, dev = _training_data(data, cfg, tok)
+    items, train_ex, dev, pool = _training_data(data, cfg, tok)
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
-    model = _initial_model(cfg)
+    model = _initial_model(cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = _optimizer(model, cfg, total)
     step = _load_checkpoint(out, model, opt, sched)
-    log.info("%d training windows from %d questions, %d dev questions, %d steps",
-             len(items), len(train_ex), len(dev), total)
+    log.info("%d training windows from %d questions, %d dev questions, %d steps on %s",
+             len(items), len(train_ex), len(dev), total, device)
     model.train()
     bar = tqdm(total=total, initial=step, desc="train", unit="step", disable=not progress)
     losses: list[float] = []
@@ -278,9 +344,9 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
         for b_i, batch in enumerate(batches(items, cfg.batch_size, cfg.seed + epoch)):
             if b_i < skip:
                 continue
-            enc = {k: torch.from_numpy(v) for k, v in pad_batch([w for w, _, _ in batch]).items()}
-            res = model(**enc, start_positions=torch.tensor([s for _, s, _ in batch]),
-                        end_positions=torch.tensor([e for _, _, e in batch]))
+            enc = {k: torch.from_numpy(v).to(device) for k, v in pad_batch([w for w, _, _ in batch]).items()}
+            res = model(**enc, start_positions=torch.tensor([s for _, s, _ in batch], device=device),
+                        end_positions=torch.tensor([e for _, _, e in batch], device=device))
             res.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -296,7 +362,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
                 row = {"step": step, "epoch": round(step / steps_per_epoch, 3),
                        "examples": step * cfg.batch_size, "loss": float(np.mean(losses[-cfg.eval_every:])),
                        "seconds": round(time.perf_counter() - t0, 1)}
-                _log_point(out, model, tok, dev, cfg, row)
+                _log_point(out, model, tok, dev, cfg, row, pool)
             if step >= total:
                 break
         epoch += 1
@@ -312,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - thin 
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     for f in TrainConfig.__dataclass_fields__.values():
-        kind = float if f.type in ("float", "float | None") else str if f.type == "str | None" else int
+        kind = float if f.type in ("float", "float | None") else str if f.type.startswith("str") else int
         p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
     args = p.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k not in ("data", "out") and v is not None}

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from qa.errors import InputError
-from qa.training import TrainConfig, label_windows, load_examples, split_dev, train
+from qa.training import (
+    TrainConfig,
+    TrainExample,
+    hard_negatives,
+    label_windows,
+    load_examples,
+    resolve_device,
+    split_dev,
+    train,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "train" / "squad2-train-mix.json"
 needs_data = pytest.mark.skipif(not DATA.exists(), reason="../shared/train is not beside the checkout")
@@ -64,6 +73,51 @@ def test_dev_split_holds_out_whole_articles(tiny_file):
     examples = load_examples(tiny_file)
     train_ex, dev = split_dev(examples, 1)
     assert not train_ex and len(dev) == 3
+
+
+def _ex(qid, article, context, question):
+    return TrainExample(qid, article, context, question, None, ())
+
+
+def test_hard_negatives_are_the_closest_other_paragraphs_of_the_same_article():
+    examples = [
+        _ex("a", "Moon", "Apollo 11 landed on the Moon in 1969.", "When did Apollo 11 land on the Moon?"),
+        _ex("b", "Moon", "The Moon orbits the Earth.", "What does the Moon orbit?"),
+        _ex("c", "Moon", "Apollo 12 landed on the Moon later that year.", "Which mission landed later?"),
+        _ex("d", "Mars", "Apollo landed nowhere near Mars.", "Did Apollo land on Mars?"),
+    ]
+    neg = hard_negatives(examples, 1)
+    assert neg["a"] == ["Apollo 12 landed on the Moon later that year."]  # shares apollo, landed, moon
+    assert examples[0].context not in hard_negatives(examples, 5)["a"]  # never its own paragraph
+    assert neg["d"] == []  # the only paragraph of its article: nothing to pair it with
+    assert len(hard_negatives(examples, 5)["b"]) == 2
+    assert hard_negatives(examples, 0) == {}
+
+
+def test_device_auto_falls_back_to_the_cpu_and_a_missing_gpu_is_a_clean_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(InputError, match="sees no GPU"):
+        resolve_device("cuda")
+
+
+@needs_data
+def test_negatives_add_null_windows_and_distractors_are_scored(tmp_path):
+    from qa.span_model import tokenizer_for
+    from qa.training import _training_data
+
+    tok = tokenizer_for()
+    plain = TrainConfig(limit=40)
+    items, train_ex, _, _ = _training_data(DATA, plain, tok)
+    more, _, _, _ = _training_data(DATA, TrainConfig(limit=40, negatives=1), tok)
+    added = more[len(items):]
+    assert len(added) >= len(train_ex) and all((s, e) == (0, 0) for _, s, e in added)
+    row = train(DATA, tmp_path / "run", TrainConfig(limit=24, batch_size=4, max_steps=1, eval_every=1,
+                                                    negatives=1, distractors=1), progress=False)
+    assert 0.0 <= row["distractor_f1"] <= 1.0 and 0.0 <= row["hasans_f1"] <= 1.0
 
 
 @needs_data

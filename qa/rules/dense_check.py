@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.question import Question
 from qa.rules.patterns import hypothesis
-from qa.tokens import normalize_answer
+from qa.metrics import normalize_answer
 from qa.types import Document
 
 _CACHE_LIMIT = 20_000
