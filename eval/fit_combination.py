@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import evaluation as ev  # noqa: E402
-from qa.combined import Combination, CombinedReader, candidates  # noqa: E402
+from qa.combined import FEATURES, Combination, CombinedReader, candidates  # noqa: E402
 from qa.answers import group_answers  # noqa: E402
 from qa.metrics import answer_scores  # noqa: E402
 
@@ -84,7 +84,7 @@ def pick(rows: list[dict], comb: Combination, threshold: float) -> tuple[float, 
     return float(np.mean(has)), float(np.mean(no)) if no else 1.0
 
 
-def fit(sets: dict[str, list[dict]]) -> Combination:
+def fit(sets: dict[str, list[dict]], features=FEATURES) -> Combination:
     from sklearn.linear_model import LogisticRegression
 
     x, y, w = [], [], []
@@ -92,13 +92,14 @@ def fit(sets: dict[str, list[dict]]) -> Combination:
         calib = [r for r in rows if r["calib"]]
         for r in calib:
             for text, f in r["cands"]:
-                x.append([f["model"], f["rules"], f["agree"]])
+                x.append([f.get(name, 0.0) for name in features])
                 y.append(bool(r["answers"]) and answer_scores(text, r["answers"])[1] >= RIGHT_F1)
                 w.append(1.0 / len(calib))
     w = np.array(w) * len(w) / np.sum(w)
     lr = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(x), np.array(y), sample_weight=w)
-    return Combination(bias=float(lr.intercept_[0]), model=float(lr.coef_[0][0]),
-                       rules=float(lr.coef_[0][1]), agree=float(lr.coef_[0][2]))
+    return Combination(bias=float(lr.intercept_[0]),
+                       **{name: float(c) for name, c in zip(features, lr.coef_[0])},
+                       **{name: 0.0 for name in FEATURES if name not in features})
 
 
 def closeness(sets: dict[str, list[dict]], comb: Combination, t: float, half: bool) -> float:
@@ -129,14 +130,20 @@ def main() -> None:
     meta_path = ROOT / "qa/reader_model/reader.json"
     meta = json.loads(meta_path.read_text())
     shipped = Combination.from_json(meta["combination"])
-    comb = fit(sets)
     grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
-    t = float(max(grid, key=lambda t: (closeness(sets, comb, t, True), -t)))
-    comb = dataclasses.replace(comb, threshold=t)
-    print(f"fit: {comb}")
+    fits = {}
+    for label, features in (("refit, without rank features", FEATURES[:3]), ("refit, with them", FEATURES)):
+        comb = fit(sets, features)
+        t = float(max(grid, key=lambda t: (closeness(sets, comb, t, True), -t)))
+        fits[label] = comb = dataclasses.replace(comb, threshold=t)
+        print(f"{label}: {comb}; closeness calib {closeness(sets, comb, t, True):.3f}, "
+              f"test {closeness(sets, comb, t, False):.3f}")
+    # The rank features are kept only when they help on the calibration halves.
+    comb = max(fits.values(), key=lambda c: closeness(sets, c, c.threshold, True))
+    print(f"chosen: {comb}")
     print("| weights | threshold | seeds calib | seeds test | SQuAD calib | SQuAD test |")
     print("|---|---|---|---|---|---|")
-    for label, c in (("shipped before", shipped), ("refit", comb)):
+    for label, c in (("shipped before", shipped), *fits.items()):
         cells = [pick([r for r in rows if r["calib"] == half], c, c.threshold)
                  for rows in sets.values() for half in (True, False)]
         print(f"| {label} | {c.threshold:.2f} | " + " | ".join(f"{h:.3f} / {n:.3f}" for h, n in cells) + " |")

@@ -305,11 +305,13 @@ def serve(host, port, reader, reader_model, corpus, index_dir, **backend) -> Non
               help="SQuAD v2.0 (or v1.1) JSON training file.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Run folder: checkpoint, curve.jsonl and the model (in OUT/model). Rerun to resume.")
-@click.option("--epochs", type=float, default=None, help="Passes over the data (default 2).")
+@click.option("--epochs", type=float, default=None, help="Passes over the data (default 3).")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (default 1e-4).")
 @click.option("--batch-size", type=int, default=None)
 @click.option("--max-length", type=int, default=None, help="Window length in tokens (default 256).")
 @click.option("--stride", type=int, default=None, help="Overlap of a long paragraph's windows, in tokens.")
+@click.option("--negatives", type=int, default=None,
+              help="Per question, this many near-miss paragraphs of its article as no-answer windows (default 0).")
 @click.option("--device", type=str, default=None,
               help="cpu, cuda, or auto (default: the GPU when torch sees one).")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps (smoke runs).")

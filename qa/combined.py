@@ -19,6 +19,7 @@ from qa.types import Answer, Explanation, Hit
 
 AGREE_F1 = 0.5
 TOP = 3
+FEATURES = ("model", "rules", "agree", "model_top", "rules_top")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Combination:
     model: float = 4.0
     rules: float = 2.0
     agree: float = 1.0
+    # Whether the candidate is a reader's first answer. The rule reader ranks by its own score,
+    # not by the confidence above: its first answer can have a lower confidence than its second.
+    model_top: float = 0.0
+    rules_top: float = 0.0
     threshold: float = 0.5
 
     @classmethod
@@ -39,8 +44,7 @@ class Combination:
         return dataclasses.asdict(self)
 
     def terms(self, feats: dict[str, float]) -> dict[str, float]:
-        return {"model": self.model * feats["model"], "rules": self.rules * feats["rules"],
-                "agree": self.agree * feats["agree"]}
+        return {name: getattr(self, name) * feats.get(name, 0.0) for name in FEATURES}
 
     def probability(self, feats: dict[str, float]) -> float:
         z = self.bias + sum(self.terms(feats).values())
@@ -56,18 +60,20 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
     """
     out: list[tuple[Answer, dict]] = []
     used_rules: set[int] = set()
-    for m in model_answers[:TOP]:
+    for j, m in enumerate(model_answers[:TOP]):
         match = next((i for i, r in enumerate(rule_answers[:TOP])
                       if i not in used_rules and f1(m.text, r.text) >= AGREE_F1), None)
+        top = {"model_top": float(j == 0), "rules_top": float(match == 0)}
         if match is None:
-            out.append((m, {"model": m.score, "rules": 0.0, "agree": 0.0}))
+            out.append((m, {"model": m.score, "rules": 0.0, "agree": 0.0, **top}))
         else:
             used_rules.add(match)
             r = rule_answers[match]
-            out.append((r, {"model": m.score, "rules": r.score, "agree": 1.0}))
+            out.append((r, {"model": m.score, "rules": r.score, "agree": 1.0, **top}))
     for i, r in enumerate(rule_answers[:TOP]):
         if i not in used_rules:
-            out.append((r, {"model": 0.0, "rules": r.score, "agree": 0.0}))
+            out.append((r, {"model": 0.0, "rules": r.score, "agree": 0.0, "model_top": 0.0,
+                            "rules_top": float(i == 0)}))
     return out
 
 

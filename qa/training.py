@@ -47,7 +47,7 @@ class TrainExample:
 class TrainConfig:
     """Training settings; the defaults are the ones the shipped model was trained with."""
 
-    epochs: float = 2.0
+    epochs: float = 3.0
     lr: float = 1e-4
     batch_size: int = 16
     max_length: int = 256

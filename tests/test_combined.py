@@ -1,6 +1,8 @@
 """The shipped reader model, alone and combined with the rules, on the real seed corpus."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from qa.combined import Combination, candidates
@@ -57,9 +59,27 @@ def test_candidates_match_readers_by_f1_and_keep_the_rule_span():
     model = [_answer("venture capitalist Lee Kai-fu", 0.4), _answer("2021", 0.1)]
     rules = [_answer("Lee Kai-fu", 0.8), _answer("Beijing", 0.3)]
     out = {a.text: f for a, f in candidates(model, rules)}
-    assert out["Lee Kai-fu"] == {"model": 0.4, "rules": 0.8, "agree": 1.0}
-    assert out["2021"] == {"model": 0.1, "rules": 0.0, "agree": 0.0}
-    assert out["Beijing"] == {"model": 0.0, "rules": 0.3, "agree": 0.0}
+    assert out["Lee Kai-fu"] == {"model": 0.4, "rules": 0.8, "agree": 1.0, "model_top": 1.0, "rules_top": 1.0}
+    assert out["2021"] == {"model": 0.1, "rules": 0.0, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
+    assert out["Beijing"] == {"model": 0.0, "rules": 0.3, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
+
+
+def test_a_readers_first_answer_is_marked_even_when_its_confidence_is_lower():
+    # the rule reader ranks by its own score: its first answer may carry less confidence
+    rules = [_answer("360 Security Technology", 0.8), _answer("iFlytek", 1.0)]
+    out = {a.text: f for a, f in candidates([_answer("Guo Tao", 0.3)], rules)}
+    assert out["360 Security Technology"]["rules_top"] == 1.0 and out["iFlytek"]["rules_top"] == 0.0
+    assert out["Guo Tao"]["model_top"] == 1.0
+    c = Combination(rules_top=2.0)
+    assert c.probability(out["360 Security Technology"]) > c.probability(out["iFlytek"])
+
+
+def test_weights_saved_before_the_rank_features_load_and_score_as_they_did():
+    old = Combination.from_json({"bias": -3.4, "model": 4.2, "rules": 2.2, "agree": 1.0, "threshold": 0.22})
+    assert old.model_top == old.rules_top == 0.0
+    feats = {"model": 0.5, "rules": 0.9, "agree": 1.0, "model_top": 1.0, "rules_top": 1.0}
+    z = -3.4 + 4.2 * 0.5 + 2.2 * 0.9 + 1.0
+    assert old.probability(feats) == pytest.approx(1 / (1 + math.exp(-z)))
 
 
 def test_agreement_raises_the_combined_score():
