@@ -102,6 +102,9 @@ def test_device_auto_falls_back_to_the_cpu_and_a_missing_gpu_is_a_clean_error():
     assert resolve_device("auto") == "cpu"
     with pytest.raises(InputError, match="sees no GPU"):
         resolve_device("cuda")
+    assert resolve_device("cpu") == "cpu"
+    with pytest.raises(InputError, match="unknown device 'gpu'"):
+        resolve_device("gpu")
 
 
 @needs_data
