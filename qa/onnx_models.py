@@ -61,8 +61,37 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
+KEEP_GRAPHS = 4  # per folder of the cache; each graph is about 90 MB
+
+
+def prune_cache(folder: Path, keep: int = KEEP_GRAPHS) -> list[Path]:
+    """Delete all but the ``keep`` most recently used graphs in ``folder``; returns the deleted.
+
+    Every retrained or recalibrated model gets a graph of its own (named by its weights' stamp),
+    so without this the cache grows by 90 MB per model version, forever. "Used" is the file's
+    modification time, which :func:`touch` refreshes on each load.
+    """
+    graphs = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = []
+    for path in graphs[keep:]:
+        try:
+            path.unlink()  # a process that has it open keeps reading it (POSIX)
+            gone.append(path)
+        except OSError:
+            pass
+    return gone
+
+
+def touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # a read-only cache still serves; it only forgets what is recent
+        pass
+
+
 def _write_graph(module, outputs: list[str], target: Path) -> None:
-    """Export ``module(input_ids, attention_mask, token_type_ids)`` to ``target``, atomically."""
+    """Export ``module(input_ids, attention_mask, token_type_ids)`` to ``target``, atomically,
+    then prune the older graphs beside it."""
     import torch
 
     sample = torch.ones((2, 8), dtype=torch.int64)
@@ -82,6 +111,7 @@ def _write_graph(module, outputs: list[str], target: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    prune_cache(target.parent)
 
 
 def _feed(encs) -> dict[str, np.ndarray]:
@@ -130,6 +160,7 @@ class OnnxEncoder:
             log.info("exporting the embedding model to ONNX (once): %s", path)
             export(model_dir, path)
         self.session = _session(path)
+        touch(path)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()
@@ -171,6 +202,7 @@ class OnnxSpanModel:
     def __init__(self, path: Path) -> None:
         self.session = _session(path)
         self.path = path
+        touch(path)
 
     @classmethod
     def export(cls, torch_model, path: Path) -> "OnnxSpanModel":
