@@ -61,24 +61,32 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-KEEP_GRAPHS = 4  # per folder of the cache; each graph is about 90 MB
+KEEP_GRAPHS = 8  # per folder of the cache; each graph is about 90 MB
 
 
 def prune_cache(folder: Path, keep: int = KEEP_GRAPHS) -> list[Path]:
-    """Delete all but the ``keep`` most recently used graphs in ``folder``; returns the deleted.
+    """Delete stale graphs in ``folder``; returns the deleted.
 
-    Every retrained or recalibrated model gets a graph of its own (named by its weights' stamp),
-    so without this the cache grows by 90 MB per model version, forever. "Used" is the file's
-    modification time, which :func:`touch` refreshes on each load.
+    Graphs are named ``<model folder>-<weights stamp>.onnx``, so every retrained or recalibrated
+    model adds one, 90 MB each, forever. Only the most recently used graph of each model name is
+    kept (an older stamp is an older version of that model), and at most ``keep`` graphs in all.
+    Throwaway models (a test suite's, say) thus never push out the shipped model's graph until
+    there are many of them. "Used" is the file's modification time, which :func:`touch`
+    refreshes on each load.
     """
     graphs = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    seen: set[str] = set()
     gone = []
-    for path in graphs[keep:]:
-        try:
-            path.unlink()  # a process that has it open keeps reading it (POSIX)
-            gone.append(path)
-        except OSError:
-            pass
+    for path in graphs:
+        name = path.stem.rsplit("-", 1)[0]
+        if name in seen or len(seen) >= keep:
+            try:
+                path.unlink()  # a process that has it open keeps reading it (POSIX)
+                gone.append(path)
+            except OSError:
+                pass
+        else:
+            seen.add(name)
     return gone
 
 

@@ -123,21 +123,29 @@ def test_cache_falls_back_to_a_temporary_folder_when_home_is_read_only(monkeypat
     assert cache_dir() == tmp_path / "mine"
 
 
-def test_the_graph_cache_keeps_the_most_recently_used_graphs(tmp_path):
+def test_the_graph_cache_keeps_the_newest_graph_of_each_model_and_a_bounded_number(tmp_path):
     import os
 
     from qa.onnx_models import prune_cache, touch
 
-    graphs = [tmp_path / f"model-{i}.onnx" for i in range(6)]
-    for i, g in enumerate(graphs):
-        g.write_bytes(b"x")
-        os.utime(g, (1000 + i, 1000 + i))
+    def graph(name, age):
+        path = tmp_path / f"{name}.onnx"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 - age, 1000 - age))
+        return path
+
+    shipped = graph("reader_model-old", 9)
+    graph("reader_model-older", 10)
+    for i in range(4):
+        graph(f"throwaway{i}-1", i)
+    graph("throwaway0-0", 5)  # an older version of a throwaway model
     (tmp_path / "notes.txt").write_text("not a graph")
-    touch(graphs[0])  # loaded just now: the oldest file is the most recently used
-    gone = prune_cache(tmp_path, keep=3)
-    assert sorted(p.name for p in gone) == ["model-1.onnx", "model-2.onnx", "model-3.onnx"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model-0.onnx", "model-4.onnx", "model-5.onnx", "notes.txt"]
-    assert prune_cache(tmp_path, keep=3) == []
+    touch(shipped)  # loaded just now
+    gone = prune_cache(tmp_path, keep=4)
+    assert sorted(p.name for p in gone) == ["reader_model-older.onnx", "throwaway0-0.onnx", "throwaway3-1.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.txt", "reader_model-old.onnx", "throwaway0-1.onnx", "throwaway1-1.onnx", "throwaway2-1.onnx"]
+    assert prune_cache(tmp_path, keep=4) == []
 
 
 def test_small_saves_write_a_delta_and_open_applies_it(tmp_path):
