@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from qa.labels import Label
-from qa.metrics import f1
-from qa.metrics import normalize_answer
+from qa.metrics import f1, normalize_answer
 from qa.types import Answer, Hit, Passage, Span
 
 # Each further document that holds the same answer raises its rank and confidence by this share.

@@ -65,7 +65,10 @@ class TrainConfig:
     init: str | None = None  # a saved reader model to continue from (default: a new head)
     device: str = "auto"  # "cpu", "cuda" or "auto" (a GPU when torch sees one): same command, either machine
     negatives: int = 0  # per question, this many other paragraphs of its article, labelled "no answer"
-    distractors: int = 2  # dev scoring: paragraphs read beside the gold one, as retrieval would give
+    # Curve only: also score each dev question read beside this many near-miss paragraphs, as
+    # retrieval hands them over (eval/reader_dev.py uses 2). Off by default: it triples the
+    # cost of each curve point, which matters on a CPU.
+    distractors: int = 0
 
 
 def load_examples(path: str | Path) -> list[TrainExample]:
