@@ -13,23 +13,27 @@ log = logging.getLogger(__name__)
 
 def _request_models():
     """Request bodies, built lazily so the core package does not need pydantic."""
-    from pydantic import BaseModel, Field, field_validator
+    from pydantic import BaseModel, ConfigDict, Field, field_validator
 
     from qa.query import MAX_RAW_QUERY_CHARS
 
-    class SearchRequest(BaseModel):
+    class Strict(BaseModel):
+        # A misspelt field ("histroy") is refused by name rather than silently ignored.
+        model_config = ConfigDict(extra="forbid")
+
+    class SearchRequest(Strict):
         query: str = Field(max_length=MAX_RAW_QUERY_CHARS)
         k: int = Field(5, ge=1, le=1000)
         mode: str = "hybrid"
 
-    class FeedbackRequest(BaseModel):
+    class FeedbackRequest(Strict):
         question: str = Field(max_length=MAX_RAW_QUERY_CHARS)
         answer: str | None = Field(None, max_length=MAX_RAW_QUERY_CHARS)
         sources: list[str] = Field(default_factory=list, max_length=20)
         verdict: str
         history: list[str] = Field(default_factory=list, max_length=20)
 
-    class AskRequest(BaseModel):
+    class AskRequest(Strict):
         question: str = Field(max_length=MAX_RAW_QUERY_CHARS)
         history: list[str] = Field(default_factory=list, max_length=20)
 
@@ -62,6 +66,15 @@ def create_api(service: Service):
                     f"{e.get('msg', 'invalid')}" for e in exc.errors()]
         return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        # Starlette's own refusals (a body it cannot parse, an unknown path, a wrong method) in
+        # the same {"error": ...} shape as ours, so a client reads every 4xx one way.
+        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)},
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(QAError)
     async def _qa_error(request: Request, exc: QAError):
         return JSONResponse(status_code=400, content={"error": str(exc)})
@@ -91,5 +104,17 @@ def create_api(service: Service):
     @app.post("/api/feedback")
     def feedback(req: FeedbackRequest) -> dict:  # type: ignore[valid-type]
         return service.feedback(req.question, req.answer, req.sources, req.verdict, req.history)
+
+    endpoints = {"/api/search": "POST", "/api/ask": "POST", "/api/feedback": "POST", "/api/health": "GET"}
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    def elsewhere(request: Request):
+        # Last route: whatever the ones above did not take, said in the API's own words rather
+        # than falling through to the page's "Not Found".
+        path, known = request.url.path.rstrip("/"), ", ".join(f"{m} {p}" for p, m in endpoints.items())
+        status = 405 if path in endpoints else 404
+        return JSONResponse(status_code=status,
+                            content={"error": f"{request.method} {path} is not an endpoint; the API has {known}"})
 
     return app

@@ -11,6 +11,29 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
+# Odd files, as a user's folder or an upload may hold them; a catalogue shared by the tests.
+BAD_FILES = {
+    "zero.txt": b"",
+    "binary.txt": b"\x00\x01\x02\xff\xfe binary",
+    "latin1.txt": "Café crème, déjà vu, naïve façade.".encode("latin-1"),
+    "broken.pdf": b"%PDF-1.4 not really a pdf",
+    "script.html": b"<html><body><script>alert(1)</script><p>The kiwi is a bird of New Zealand.</p></body></html>",
+    "odd name ’✓ (1).md": b"# Odd\n\nA file with an odd name about tea.",
+    "-dash.txt": b"A file whose name starts with a dash, about coffee.",
+}
+
+
+def index_digest(index: Path) -> str:
+    """One hash over every file of a saved index, names included: "unchanged byte for byte"."""
+    import hashlib
+
+    h = hashlib.sha256()
+    root = Path(index).resolve()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
 
 @pytest.fixture(scope="session")
 def encoder():

@@ -2,15 +2,13 @@
 (4xx, or a non-zero exit with a message), never a traceback, and never changes the saved index."""
 from __future__ import annotations
 
-import hashlib
 import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from qa.cli import main
-from tests.conftest import SEEDS
+from tests.conftest import BAD_FILES, SEEDS, index_digest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -31,15 +29,6 @@ QUESTIONS = {
     "fullwidth": "Ｗｈｏ ｆｏｕｎｄｅｄ ０１．ＡＩ？",
     "zero width": "Who\u200b founded\u200d 01.AI?",
 }
-
-
-def index_digest(index: Path) -> str:
-    h = hashlib.sha256()
-    root = index.resolve()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(str(f.relative_to(root)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +57,36 @@ def test_http_questions(served, name):
     assert index_digest(index) == before
 
 
+BODIES = {  # malformed bodies, each sent to every POST endpoint
+    "not json": b"hello", "truncated": b'{"question": "x"', "empty": b"", "null": b"null",
+    "array": b"[]", "string": b'"x"', "non-utf8": b"\xff\xfe", "nan": b'{"question": NaN, "query": NaN}',
+    "infinity k": b'{"query": "x", "question": "x", "k": Infinity}', "object field": b'{"question": {"a": 1}}',
+    "number field": b'{"question": 42, "query": 42}', "history text": b'{"question": "x", "history": "abc"}',
+    "history file": b'{"question": "x", "history": [{"type": "file", "file": {"path": "/etc/hostname"}}]}',
+    "deep nesting": b"[" * 200_000, "huge number": b'{"query": "x", "k": 1' + b"0" * 5000 + b"}",
+    "lone surrogate": b'{"question": "\\ud800", "query": "\\ud800"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_http_malformed_bodies(served, name):
+    client, index = served
+    before = index_digest(index)
+    for path in ("/api/ask", "/api/search", "/api/feedback"):
+        r = client.post(path, content=BODIES[name], headers={"content-type": "application/json"})
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
+        assert r.json()["error"] and "Traceback" not in r.text
+    assert index_digest(index) == before
+
+
+def test_http_unknown_endpoints_and_methods_say_what_exists(served):
+    client, _ = served
+    r = client.get("/api/nowhere")
+    assert r.status_code == 404 and "POST /api/ask" in r.json()["error"]
+    r = client.get("/api/ask")
+    assert r.status_code == 405 and "POST /api/ask" in r.json()["error"]
+
+
 @pytest.mark.parametrize("name", ["empty", "nul", "huge", "rtl override", "script", "only emoji"])
 def test_cli_questions(served, name):
     _, index = served
@@ -78,17 +97,6 @@ def test_cli_questions(served, name):
     if result.exit_code:
         assert "rror" in result.output  # "Error: ..." with the reason
     assert index_digest(index) == before
-
-
-BAD_FILES = {
-    "zero.txt": b"",
-    "binary.txt": b"\x00\x01\x02\xff\xfe binary",
-    "latin1.txt": "Café crème, déjà vu, naïve façade.".encode("latin-1"),
-    "broken.pdf": b"%PDF-1.4 not really a pdf",
-    "script.html": b"<html><body><script>alert(1)</script><p>The kiwi is a bird of New Zealand.</p></body></html>",
-    "odd name ’✓ (1).md": b"# Odd\n\nA file with an odd name about tea.",
-    "-dash.txt": b"A file whose name starts with a dash, about coffee.",
-}
 
 
 def test_bad_corpus_files_are_skipped_or_read_cleanly(tmp_path, encoder):
