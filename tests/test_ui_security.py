@@ -16,6 +16,7 @@ pytest.importorskip("gradio")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.conftest import BAD_FILES, SEEDS, index_digest  # noqa: E402
+from tests.test_bad_inputs import QUESTIONS  # noqa: E402
 
 SECRET = "TOPSECRET-not-for-the-web"
 
@@ -230,3 +231,22 @@ def test_uploads_of_odd_files_are_indexed_cleanly_or_refused_cleanly(client, app
     assert (service.uploads / doc_id.removeprefix("upload:")).is_file()  # never outside the folder
     service.delete(doc_id)
     assert doc_id not in service.retriever.documents
+
+
+@pytest.mark.parametrize("name", sorted(QUESTIONS))
+def test_odd_questions_through_the_page_and_the_api_events(client, app_and_service, name):
+    """The bad-question catalogue through Gradio's own events: an answer or a clean refusal
+    (Gradio's error message), never a traceback, and nothing unescaped in the page."""
+    service = app_and_service[1]
+    before = index_digest(service.index)
+    question = QUESTIONS[name]
+    for fn, data in ((fn_index(client, "ask"), [question, [], 5, "hybrid"]),
+                     (fn_index(client, "chat"), [question, [], "hybrid", 5, "weighted"])):
+        messages = call(client, fn, data)
+        body = json.dumps(messages)
+        assert "Traceback" not in body
+        if fn == fn_index(client, "chat"):  # the page's HTML; /ask returns JSON data, echoed as sent
+            assert "<script" not in body.lower(), body
+        done = [m for m in messages if m.get("msg") == "process_completed"][-1]
+        assert done["success"] or done["output"]["error"], done
+    assert index_digest(service.index) == before
