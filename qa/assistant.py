@@ -130,12 +130,15 @@ class Assistant:
             return Reply(question=question, query=question, answer=None, message=said)
         original = question
         question, corrections = self._spelled(question)
-        turns = self._turns(history, mode=mode, fusion=fusion)
+        turns = self.context(history, limit, mode=mode, fusion=fusion)
         pronoun = unresolved_reference(question, turns)
         if pronoun is not None:
             return Reply(question=original, query=question, answer=None, corrections=corrections,
                          message=_which_one(pronoun))
         rewritten = resolve(question, turns) if turns else Rewrite(question)
+        if rewritten.unresolved is not None:
+            return Reply(question=original, query=question, answer=None, corrections=corrections,
+                         message=_not_answered(rewritten.unresolved))
         query = rewritten.query
         t0 = time.perf_counter()
         # The reader reads the top passages; the rest of the candidate pool gives the rule
@@ -183,7 +186,12 @@ class Assistant:
             raise InputError(f"threshold must be a number (confidences run from 0 to 1), got {threshold!r}")
         return float(threshold)
 
-    def _turns(self, history: Sequence[str | Turn], **kw) -> list[Turn]:
+    def context(self, history: Sequence[str | Turn], threshold: float | None = None, **kw) -> list[Turn]:
+        """The earlier turns as the user saw them: each plain question answered again, in its
+        own context, at ``threshold`` (the reader's by default). ``Turn``s are kept as given.
+        ``ask`` does this itself; the benchmark calls it to ask at one threshold while keeping
+        a follow-up's context at the operating one."""
+        limit = self.threshold(threshold)
         turns: list[Turn] = []
         for item in history:
             if isinstance(item, Turn):
@@ -193,9 +201,10 @@ class Assistant:
                 raise InputError(f"history items must be strings, got {type(item).__name__}")
             if not item.strip():
                 continue
-            # Answer the earlier question in its own context to learn its referent. Its best
-            # span is used even below the abstention threshold: a pronoun needs a referent.
-            reply = self.ask(item, turns, threshold=float("-inf"), **kw)
+            # Answer the earlier question in its own context to learn its referent, at the
+            # threshold the user was answered at: a pronoun cannot point to an answer the user
+            # was never shown ("I don't know", then "Who founded it?" is not about a guess).
+            reply = self.ask(item, turns, threshold=limit, **kw)
             if reply.message is not None:
                 continue  # a greeting or an unresolvable turn names nothing
             turns.append(Turn.from_reply(reply))
@@ -233,6 +242,11 @@ def _recent(history) -> list:
     if isinstance(history, str):
         raise InputError("history must be a list of earlier questions, not one string")
     return list(history or [])[-MAX_HISTORY:]
+
+
+def _not_answered(pronoun: str) -> str:
+    return (f"Which one do you mean by “{pronoun}”? The question before this one was not "
+            "answered, so I can't tell: ask again with the name.")
 
 
 def _which_one(pronoun: str) -> str:

@@ -27,6 +27,10 @@ _NOUN_ANAPHOR = (
     r"institute|program|programme|regulator|outlet|app)"
 )
 _ANAPHOR = re.compile(rf"\b(?:{_NOUN_ANAPHOR}|{_PERSONAL}|{_THING})\b", re.I)
+# "the company behind it": the noun phrase is the question's own, the pronoun is the anaphor.
+_NOUN_OF_PRONOUN = re.compile(
+    rf"\b{_NOUN_ANAPHOR}\s+(?:behind|of|for|(?:that|which|who) (?:\w+ )?(?:makes?|made|builds?|built|"
+    r"owns?|owned|runs?|ran|develop(?:s|ed)?|launch(?:es|ed)?|created?|creates))\s+(it|them)\b", re.I)
 _POSSESSIVE = {"his", "her", "its", "their"}
 # Answers "it" cannot point back to: people, times, numbers and descriptive phrases.
 _NOT_A_THING = frozenset({Label.PERSON, Label.ANCHOR, Label.SEG, Label.NP}) | TIME_LABELS | NUMERIC_LABELS
@@ -83,6 +87,20 @@ def _names(question: str) -> list[str]:
         if name and not _WH_START.match(name):
             out.append(name)
     return out
+
+
+# What each kind of question asks for, as the pronoun that would point back to its answer.
+_ASKS_FOR_PERSON = frozenset({"person"})
+_ASKS_FOR_THING = frozenset({"organisation", "product", "place"})
+
+
+def _asked_and_unanswered(turn: Turn, *, personal: bool) -> bool:
+    """The earlier question asked for the very thing the pronoun points to ("Who said ...?",
+    then "Which company does he lead?") and got no answer the user saw. No name in that
+    question is the referent, and guessing one ("LLMs", "China") misleads."""
+    if turn.answer is not None:
+        return False
+    return analyze(turn.question).kind in (_ASKS_FOR_PERSON if personal else _ASKS_FOR_THING)
 
 
 def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
@@ -178,6 +196,8 @@ class Rewrite:
     query: str
     topic: str | None = None
     context: tuple[str, ...] = ()
+    # The pronoun when it points to an answer the conversation never got: ask which one.
+    unresolved: str | None = None
 
     @property
     def search_text(self) -> str:
@@ -201,6 +221,9 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     if not needs_context(question):
         return Rewrite(question)
     match = _ANAPHOR.search(question)
+    inner = _NOUN_OF_PRONOUN.search(question)
+    if inner is not None:
+        match = re.compile(r"\w+").match(question, inner.start(1))
     if match is None:
         # "And when?" borrows the content words of the previous question.
         extra = [w for w in re.findall(r"[\w.’'-]+", last.question) if tokenize(w)]
@@ -210,6 +233,8 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     topic, from_answer, source = None, False, last
     # Walk back through the turns until one offers a referent.
     for turn in reversed(turns):
+        if _asked_and_unanswered(turn, personal=personal):
+            return Rewrite(question, unresolved=match.group())
         topic, from_answer = _topic(turn, personal=personal)
         if topic:
             source = turn
@@ -222,12 +247,15 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
         # A name picked from the previous question may not be what "it" meant ("When did it
         # take effect?" after a question about China's regulation), so keep that question's
         # other content words as context.
-        have = set(tokenize(out))
-        extra = [w for w in re.findall(r"[\w.’'-]+", source.question)
-                 if tokenize(w) and not set(tokenize(w)) <= have]
+        extra = _content_words(source.question, set(tokenize(out)))
     else:
         extra = []
     return Rewrite(out, topic, tuple(extra))
+
+
+def _content_words(question: str, have: set[str]) -> list[str]:
+    """The words of ``question`` that carry content and are not already in ``have``."""
+    return [w for w in re.findall(r"[\w.’'-]+", question) if tokenize(w) and not set(tokenize(w)) <= have]
 
 
 _GREETING = re.compile(

@@ -123,16 +123,18 @@ def split(questions: Sequence[EvalQuestion]) -> tuple[list[EvalQuestion], list[E
     return calib, test
 
 
-def evaluate(assistant, questions: Sequence[EvalQuestion], run: RunConfig) -> list[QuestionResult]:
-    """Ask every question under one configuration; no abstention applied yet."""
+def evaluate(assistant, questions: Sequence[EvalQuestion], run: RunConfig,
+             threshold: float | None = None) -> list[QuestionResult]:
+    """Ask every question under one configuration; no abstention applied yet. A follow-up's
+    earlier turns are answered at ``threshold`` (the reader's by default), as the user saw them."""
     from tqdm import tqdm
 
     results = []
     for q in tqdm(questions, desc=f"ask {run.name}", unit="q", disable=len(questions) < 50, leave=False):
         # Time every question cold: the query-embedding cache would flatter repeated runs.
         type(assistant.retriever.encoder).encode_query.cache_clear()
-        reply = assistant.ask(q.question, list(q.history), mode=run.mode, fusion=run.fusion,
-                              threshold=float("-inf"))
+        turns = assistant.context(list(q.history), threshold, mode=run.mode, fusion=run.fusion)
+        reply = assistant.ask(q.question, turns, mode=run.mode, fusion=run.fusion, threshold=float("-inf"))
         ranked = assistant.retriever.search(reply.search_text, k=10, mode=run.mode, fusion=run.fusion)
         a = reply.answer
         results.append(
@@ -248,7 +250,7 @@ def _score_run(retriever, questions, run: RunConfig, reader_config: ReaderConfig
     assistant = Assistant(retriever, cfg)
     limit = next(t for t in (threshold, cfg.abstain_threshold,
                              assistant.reader.default_threshold) if t is not None)
-    results = evaluate(assistant, questions, run)
+    results = evaluate(assistant, questions, run, limit)
     calib = [r for r in results if r.id in calib_ids]
     test = [r for r in results if r.id not in calib_ids]
     tuned = calibrate_threshold(calib)

@@ -1,7 +1,7 @@
 import pytest
 
 from qa.labels import Label
-from qa.conversation import Turn, needs_context, rewrite
+from qa.conversation import Turn, needs_context, resolve, rewrite
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,12 @@ from qa.conversation import Turn, needs_context, rewrite
          "How many LLMs did Baidu get approved?"),
         # Nothing to swap ("LLMs" is a common noun): the same question, for the new name.
         ("And Baidu?", ["How many LLMs were approved?"], "How many LLMs were approved for Baidu?"),
+        # "the company behind it": the noun phrase is the question's own, "it" is the anaphor.
+        ("Who runs the company behind it?", [Turn("What is Ernie Bot?", "a chatbot", Label.PROPN)],
+         "Who runs the company behind Ernie Bot?"),
+        ("Who founded the company that makes it?",
+         [Turn("Which Baidu chatbot is similar to ChatGPT?", "Ernie Bot", Label.PROPN)],
+         "Who founded the company that makes Ernie Bot?"),
     ],
 )
 def test_rewrite(question, history, expected):
@@ -106,3 +112,30 @@ def test_a_turn_is_built_from_a_reply(seed_assistant):
     turn = Turn.from_reply(reply)
     assert (turn.question, turn.answer, turn.answer_label) == (reply.query, "Lee Kai-fu", Label.PERSON)
     assert Turn.from_reply(seed_assistant.ask("What is the capital of France?")).answer is None
+
+
+@pytest.mark.parametrize("question, earlier, pronoun", [
+    ("Who founded it?", "Which company makes the XGPT model?", "it"),
+    ("Which company does he lead?", "Who said there were 238 LLMs in China as of October?", "he"),
+])
+def test_a_pronoun_for_an_answer_never_given_is_not_guessed(question, earlier, pronoun):
+    """The earlier question asked for the thing the pronoun means and got no answer: no name
+    from it ("XGPT", "LLMs", "China") is put in."""
+    out = resolve(question, [Turn(earlier)])
+    assert out.unresolved == pronoun and out.query == question
+    assert resolve(question, [Turn(earlier, "ThreatBook", Label.ORG if pronoun == "it" else Label.PERSON)]).unresolved is None
+
+
+def test_an_unanswered_question_about_something_else_still_names_it():
+    out = resolve("When did it take effect?", [Turn("When did China release the interim regulation?")])
+    assert out.unresolved is None and "the interim regulation" in out.query
+
+
+def test_a_follow_up_uses_only_answers_the_user_was_shown(seed_assistant):
+    """The earlier question is answered again at the same threshold: when the user was told
+    "I don't know", the follow-up asks which one instead of leaning on a hidden guess."""
+    history = ["Which company makes the XGPT model?"]
+    unsure = seed_assistant.ask("Who founded it?", history, threshold=1.5)
+    assert unsure.answer is None and "was not answered" in unsure.message
+    sure = seed_assistant.ask("Who founded it?", history, threshold=0.0)
+    assert sure.message is None and sure.query != "Who founded it?"
