@@ -131,14 +131,9 @@ class Assistant:
         original = question
         question, corrections = self._spelled(question)
         turns = self.context(history, limit, mode=mode, fusion=fusion)
-        pronoun = unresolved_reference(question, turns)
-        if pronoun is not None:
-            return Reply(question=original, query=question, answer=None, corrections=corrections,
-                         message=_which_one(pronoun))
-        rewritten = resolve(question, turns) if turns else Rewrite(question)
-        if rewritten.unresolved is not None:
-            return Reply(question=original, query=question, answer=None, corrections=corrections,
-                         message=_not_answered(rewritten.unresolved))
+        rewritten, said = _rewrite(question, turns)
+        if said is not None:
+            return Reply(question=original, query=question, answer=None, corrections=corrections, message=said)
         query = rewritten.query
         t0 = time.perf_counter()
         # The reader reads the top passages; the rest of the candidate pool gives the rule
@@ -242,6 +237,18 @@ def _recent(history) -> list:
     if isinstance(history, str):
         raise InputError("history must be a list of earlier questions, not one string")
     return list(history or [])[-MAX_HISTORY:]
+
+
+def _rewrite(question: str, turns: Sequence[Turn]) -> tuple[Rewrite, str | None]:
+    """The question made self-contained, or why it cannot be: a pronoun with nothing named
+    before it, or pointing to an answer the conversation never got."""
+    pronoun = unresolved_reference(question, turns)
+    if pronoun is not None:
+        return Rewrite(question), _which_one(pronoun)
+    rewritten = resolve(question, turns) if turns else Rewrite(question)
+    if rewritten.unresolved is not None:
+        return rewritten, _not_answered(rewritten.unresolved)
+    return rewritten, None
 
 
 def _not_answered(pronoun: str) -> str:

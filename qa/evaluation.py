@@ -128,7 +128,6 @@ def evaluate(assistant, questions: Sequence[EvalQuestion], run: RunConfig,
     """Ask every question under one configuration; no abstention applied yet. A follow-up's
     earlier turns are answered at ``threshold`` (the reader's by default), as the user saw them."""
     from tqdm import tqdm
-
     results = []
     for q in tqdm(questions, desc=f"ask {run.name}", unit="q", disable=len(questions) < 50, leave=False):
         # Time every question cold: the query-embedding cache would flatter repeated runs.

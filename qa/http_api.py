@@ -57,32 +57,7 @@ def create_api(service: Service):
     SearchRequest, AskRequest, FeedbackRequest = _request_models()
     app = FastAPI(title="qa", description="Extractive question answering over a corpus.")
 
-    from fastapi.exceptions import RequestValidationError
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        # The offending input is not echoed: it may be huge, or NaN, which JSON cannot carry.
-        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
-                    f"{e.get('msg', 'invalid')}" for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
-
-    from starlette.exceptions import HTTPException
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException):
-        # Starlette's own refusals (a body it cannot parse, an unknown path, a wrong method) in
-        # the same {"error": ...} shape as ours, so a client reads every 4xx one way.
-        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)},
-                            headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(QAError)
-    async def _qa_error(request: Request, exc: QAError):
-        return JSONResponse(status_code=400, content={"error": str(exc)})
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse(status_code=500, content={"error": "internal error; see server log"})
+    _error_handlers(app)
 
     @app.get("/api/health")
     def health() -> dict:
@@ -118,3 +93,36 @@ def create_api(service: Service):
                             content={"error": f"{request.method} {path} is not an endpoint; the API has {known}"})
 
     return app
+
+
+def _error_handlers(app) -> None:
+    """Every refusal as JSON ``{"error": ...}``: the body's fields, our errors, Starlette's."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # The offending input is not echoed: it may be huge, or NaN, which JSON cannot carry.
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+                    f"{e.get('msg', 'invalid')}" for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
+
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        # Starlette's own refusals (a body it cannot parse, an unknown path, a wrong method) in
+        # the same {"error": ...} shape as ours, so a client reads every 4xx one way.
+        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)},
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(QAError)
+    async def _qa_error(request: Request, exc: QAError):
+        return JSONResponse(status_code=400, content={"error": str(exc)})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse(status_code=500, content={"error": "internal error; see server log"})
