@@ -226,7 +226,7 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
         match = re.compile(r"\w+").match(question, inner.start(1))
     if match is None:
         # "And when?" borrows the content words of the previous question.
-        extra = [w for w in re.findall(r"[\w.’'-]+", last.question) if tokenize(w)]
+        extra = _content_words(last.question, set())
         return Rewrite(f"{question.rstrip('?').rstrip()} {' '.join(extra)}?".strip())
     word = match.group().lower()
     personal = bool(re.fullmatch(_PERSONAL, word)) or word.endswith(("person", "man", "woman"))
