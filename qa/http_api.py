@@ -80,7 +80,9 @@ def create_api(service: Service):
     def feedback(req: FeedbackRequest) -> dict:  # type: ignore[valid-type]
         return service.feedback(req.question, req.answer, req.sources, req.verdict, req.history)
 
-    endpoints = {"/api/search": "POST", "/api/ask": "POST", "/api/feedback": "POST", "/api/health": "GET"}
+    # Taken from the routes above, so the list can't fall behind them.
+    endpoints = {r.path: ", ".join(sorted(r.methods)) for r in app.routes
+                 if getattr(r, "methods", None) and r.path.startswith("/api/")}
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
@@ -98,9 +100,9 @@ def create_api(service: Service):
 def _error_handlers(app) -> None:
     """Every refusal as JSON ``{"error": ...}``: the body's fields, our errors, Starlette's."""
     from fastapi import Request
-    from fastapi.responses import JSONResponse
-
     from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -108,8 +110,6 @@ def _error_handlers(app) -> None:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
                     f"{e.get('msg', 'invalid')}" for e in exc.errors()]
         return JSONResponse(status_code=422, content={"error": "invalid request", "detail": problems})
-
-    from starlette.exceptions import HTTPException
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
