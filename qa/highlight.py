@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from qa.tokens import tokenize, tokenize_spans
+from qa.tokens import tokenize_spans
 from qa.types import Span
 
 
@@ -32,9 +32,19 @@ def clip(spans: Iterable[Span], start: int, end: int) -> list[Span]:
 def term_spans(text: str, query: str) -> list[Span]:
     """Where the query's terms occur in ``text`` (same tokenizer as BM25, so "founded"
     matches "founding")."""
-    terms = set(tokenize(query))
+    terms = _query_terms(query)
     return merge_spans(Span(t.start, t.end) for t in tokenize_spans(text)
                        if t.term in terms and _whole_word(text, t.start, t.end))
+
+
+def _query_terms(query: str) -> set[str]:
+    """The query's terms, less the last part of a dotted name: "Frontis.AI" lights up
+    "Frontis.AI" and "Frontis", but not every "AI" of the corpus (nor "com" for "JD.com")."""
+    toks = tokenize_spans(query)
+    tails = {t.term for t in toks if t.start > 1 and query[t.start - 1] == "."
+             and query[t.start - 2].isalnum()}
+    whole = {t.term for t in toks if _whole_word(query, t.start, t.end)}
+    return {t.term for t in toks} - (tails - whole)
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:

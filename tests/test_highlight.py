@@ -51,3 +51,14 @@ def test_query_terms_light_up_whole_words_only():
     text = "Beijing-based unicorn 01.AI is an AI firm; JD.com too. End with AI."
     found = [(s.start, text[s.start : s.end]) for s in term_spans(text, "Is AI from Beijing or JD.com?")]
     assert found == [(0, "Beijing"), (34, "AI"), (43, "JD.com"), (64, "AI")]
+
+
+def test_the_suffix_of_a_dotted_name_in_the_query_is_not_a_term():
+    # "Frontis.AI" asked about must not light up every "AI" of the corpus, nor "JD.com" every "com".
+    text = "Beijing-based AI startup Frontis, then Frontis.AI; JD.com is a .com shop"
+    def found(query):
+        return [text[s.start : s.end] for s in term_spans(text, query)]
+    assert found("Who founded Frontis.AI?") == ["Frontis", "Frontis.AI"]
+    assert found("Where is JD.com?") == ["JD.com"]
+    # Asked on its own, the word still lights up.
+    assert found("Is AI from JD.com?") == ["AI", "JD.com"]
