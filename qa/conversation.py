@@ -32,6 +32,11 @@ _NOUN_OF_PRONOUN = re.compile(
     rf"\b{_NOUN_ANAPHOR}\s+(?:behind|of|for|(?:that|which|who) (?:\w+ )?(?:makes?|made|builds?|built|"
     r"owns?|owned|runs?|ran|develop(?:s|ed)?|launch(?:es|ed)?|created?|creates))\s+(it|them)\b", re.I)
 _POSSESSIVE = {"his", "her", "its", "their"}
+# "When was that?", "Why did this happen?": a bare demonstrative as the whole subject points to
+# what the previous turn was about (an event), not to a thing named in it.
+_EVENT = re.compile(
+    r"^\s*(?:and\s+)?(when|where|why|how)\s+(?:was|is|did|does|were|has|had)\s+(?:that|this)"
+    r"(?:\s+(?:happen|happened|done|decided|announced|made|approved|agreed|reported))?\s*[?.!]*\s*$", re.I)
 # Answers "it" cannot point back to: people, times, numbers and descriptive phrases.
 _NOT_A_THING = frozenset({Label.PERSON, Label.ANCHOR, Label.SEG, Label.NP}) | TIME_LABELS | NUMERIC_LABELS
 # Names, including those written with a small first letter ("iFlytek", "eBay").
@@ -224,10 +229,14 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     inner = _NOUN_OF_PRONOUN.search(question)
     if inner is not None:
         match = re.compile(r"\w+").match(question, inner.start(1))
-    if match is None:
-        # "And when?" borrows the content words of the previous question.
+    event = _EVENT.match(question)
+    if match is None or (event and last.answer_label in TIME_LABELS | NUMERIC_LABELS):
+        # "And when?" borrows the content words of the previous question. So does "When was
+        # that?" after a number or a date: "that" is what was counted or dated, not a name
+        # taken from the question ("When was March 2024?").
         extra = _content_words(last.question, set())
-        return Rewrite(f"{question.rstrip('?').rstrip()} {' '.join(extra)}?".strip())
+        head = event.group(1).capitalize() if event and match is not None else question.rstrip("?").rstrip()
+        return Rewrite(f"{head} {' '.join(extra)}?".strip())
     word = match.group().lower()
     personal = bool(re.fullmatch(_PERSONAL, word)) or word.endswith(("person", "man", "woman"))
     topic, from_answer, source = None, False, last

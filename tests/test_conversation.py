@@ -139,3 +139,23 @@ def test_a_follow_up_uses_only_answers_the_user_was_shown(seed_assistant):
     assert unsure.answer is None and "was not answered" in unsure.message
     sure = seed_assistant.ask("Who founded it?", history, threshold=0.0)
     assert sure.message is None and sure.query != "Who founded it?"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("When was that?", "When LLMs introduced China October?"),
+    ("Why did this happen?", "Why LLMs introduced China October?"),
+])
+def test_that_after_a_number_is_the_event_not_a_name(question, expected):
+    """After "How many ...?" is answered with a number, "When was that?" asks about what was
+    counted; before, it took a name from the question ("When was October?")."""
+    earlier = Turn("How many LLMs had been introduced in China as of October?", "238", Label.CARDINAL)
+    assert resolve(question, [earlier]).query == expected
+    # After a name, "that" is still the thing named.
+    assert resolve("Where is that?", [Turn("Which company makes Ernie Bot?", "Baidu", Label.ORG)]).query == "Where is Baidu?"
+
+
+def test_where_was_that_after_a_count_finds_the_event(default_assistant):
+    earlier = "How many LLMs had Robin Li said were released in China?"
+    assert "70" in default_assistant.ask(earlier).answer.text
+    reply = default_assistant.ask("Where was that?", [earlier])
+    assert "Robin Li" in reply.query and reply.answer is not None and "Beijing" in reply.answer.text
