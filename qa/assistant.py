@@ -46,7 +46,7 @@ def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
     if config.reader is ReaderKind.COMBINED:
         from qa.combined import CombinedReader
 
-        return CombinedReader(model, rules, model.combination)
+        return CombinedReader(model, rules, model.combination, config.first_passages)
     return model
 
 

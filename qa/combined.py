@@ -35,6 +35,9 @@ class Combination:
     model_top: float = 0.0
     rules_top: float = 0.0
     threshold: float = 0.5
+    # Staged reading: when the best candidate from the first passages scores at least this,
+    # the rest are not read (above 1: always read them all). Measured with these weights.
+    early_exit: float = 2.0
 
     @classmethod
     def from_json(cls, data: dict) -> "Combination":
@@ -87,15 +90,31 @@ class CombinedReader:
 
     name = "combined"
 
-    def __init__(self, model_reader, rule_reader, combination: Combination | None = None) -> None:
+    def __init__(self, model_reader, rule_reader, combination: Combination | None = None,
+                 first_passages: int = 0) -> None:
         self.model_reader = model_reader
         self.rule_reader = rule_reader
         self.combination = combination or Combination()
         self.default_threshold = self.combination.threshold
+        self.first_passages = first_passages
 
-    def read(self, question, hits: Sequence[Hit]) -> list[Answer]:
-        model_answers = group_answers(self.model_reader.read(question, hits))
-        rule_answers = group_answers(self.rule_reader.read(question, hits))
+    def read(self, question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]:
+        """Candidates of both readers, scored together, best first. With ``first_passages``,
+        the top few passages are read first, and the rest only when no candidate from them
+        reaches ``Combination.early_exit``: most questions are settled by their top passages,
+        and the span model's time grows with every passage read (the first passages' model
+        output is cached, so reading on costs only the new ones)."""
+        n = passages or self.model_reader.config.passages
+        first = self.first_passages
+        if 0 < first < n and len(hits) > first:
+            early = self._read(question, hits, first)
+            if early and early[0].score >= self.combination.early_exit:
+                return early
+        return self._read(question, hits, n)
+
+    def _read(self, question, hits: Sequence[Hit], passages: int) -> list[Answer]:
+        model_answers = group_answers(self.model_reader.read(question, hits, passages))
+        rule_answers = group_answers(self.rule_reader.read(question, hits, passages))
         out = []
         for answer, feats in candidates(model_answers, rule_answers):
             p = self.combination.probability(feats)

@@ -152,6 +152,9 @@ class ReaderConfig:
         quantize: run the span model's linear layers in int8: about 1.8x faster on CPU, but
             it lost 0.04-0.07 HasAns F1 on both benchmarks (eval/README.md), so it is off.
         passages: how many retrieved passages the reader looks at.
+        first_passages: the combined reader reads this many first, and the rest only when no
+            answer from them is confident enough (``early_exit`` in the model's reader.json);
+            0 always reads all ``passages``.
         max_answer_chars: longest span the reader may return.
         dense_check: for "what X" questions, let the embedding model choose among the best few
             spans (the question with the span put in for "what", against its sentence). Costs
@@ -164,6 +167,7 @@ class ReaderConfig:
     model: str | None = None
     abstain_threshold: float | None = None
     passages: int = 5
+    first_passages: int = 2
     max_tokens: int = 384
     quantize: bool = False
     max_answer_chars: int = 120
@@ -174,6 +178,9 @@ class ReaderConfig:
         object.__setattr__(self, "reader", ReaderKind.parse(self.reader))
         if self.passages < 1:
             raise InputError(f"passages must be at least 1, got {self.passages}")
+        if isinstance(self.first_passages, bool) or not isinstance(self.first_passages, int) or self.first_passages < 0:
+            raise InputError(f"first_passages must be a whole number >= 0 (0: read all passages at once), "
+                             f"got {self.first_passages!r}")
         if not 32 <= self.max_tokens <= 512:
             raise InputError(f"max_tokens must be between 32 and 512, got {self.max_tokens}")
 

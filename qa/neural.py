@@ -32,6 +32,35 @@ from qa.types import Answer, Document, Explanation, Hit, Span
 
 log = logging.getLogger(__name__)
 
+GUESS_CACHE = 512  # (question, passage) pairs: a few conversations' worth, a few KB each
+
+
+class LRU:
+    """A small thread-safe least-recently-used map (the server answers requests in threads)."""
+
+    def __init__(self, size: int) -> None:
+        import threading
+
+        self.size, self._data, self._lock = size, {}, threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.pop(key, None)
+            if value is not None:
+                self._data[key] = value  # now the most recent (dicts keep insertion order)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+            self._data[key] = value
+            while len(self._data) > self.size:
+                del self._data[next(iter(self._data))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
 
 FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense", "type_fit", "verifier")
 # Question kinds whose answer is a named entity of a known type: a span of another entity type
@@ -158,6 +187,7 @@ class ModelReader:
         self.verifier: tuple[np.ndarray, float] | None = None
         self.combination = None  # the combined reader's weights, when fitted for this model
         self.model, self._onnx = None, None
+        self._guess_cache = LRU(GUESS_CACHE)
         if is_shipped_form(source):
             self._load_shipped(Path(source))
         else:
@@ -222,8 +252,19 @@ class ModelReader:
             self.model = quantize(self.model)
 
     def guesses(self, question: str, hits: Sequence[Hit]) -> list[SpanGuess]:
-        """The best span of every window of the top passages, one batch, one model pass."""
-        return self._forward(question, [h.chunk.text for h in hits])[0]
+        """The best span of every window of the top passages: the passages not read yet for
+        this question in one batch, one model pass. Passages already read for it (the first
+        stage of a staged read, an earlier turn answered again for a follow-up) come from a
+        small cache: a guess depends only on the question and the passage's text."""
+        texts = [h.chunk.text for h in hits]
+        found = {i: g for i, t in enumerate(texts) if (g := self._guess_cache.get((question, t))) is not None}
+        todo = [i for i in range(len(texts)) if i not in found]
+        if todo:
+            fresh = self._forward(question, [texts[i] for i in todo])[0]
+            for j, i in enumerate(todo):
+                found[i] = tuple(dataclasses.replace(g, passage=0) for g in fresh if g.passage == j)
+                self._guess_cache.put((question, texts[i]), found[i])
+        return [dataclasses.replace(g, passage=i) for i in range(len(texts)) for g in found[i]]
 
     def cls_vectors(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """The encoder's [CLS] vector of each passage's first window (the answerability head's
@@ -262,13 +303,14 @@ class ModelReader:
                 guesses.append(dataclasses.replace(g, verifier=float(ver[i])))
         return guesses, cls, ws
 
-    def read(self, question, hits: Sequence[Hit]) -> list[Answer]:
-        """One answer per window's best span, best first; ``score`` is the calibrated confidence."""
+    def read(self, question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]:
+        """One answer per window's best span, best first; ``score`` is the calibrated confidence.
+        Reads the first ``passages`` hits (the config's number by default)."""
         from qa.question import analyze
 
         q = question if hasattr(question, "expected") else analyze(str(question))
         text = q.text
-        hits = list(hits)[: self.config.passages]
+        hits = list(hits)[: passages or self.config.passages]
         if not hits or not str(text).strip():
             return []
         guesses = self.guesses(str(text), hits)

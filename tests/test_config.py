@@ -38,3 +38,9 @@ def test_index_key_changes_only_with_what_shapes_the_index():
     base = RetrieverConfig()
     assert base.index_key() == RetrieverConfig(mode="bm25", dense_weight=0.2).index_key()
     assert base.index_key() != RetrieverConfig(chunk=ChunkConfig(300, 50)).index_key()
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
+def test_first_passages_must_be_a_count(bad):
+    with pytest.raises(InputError, match="first_passages"):
+        ReaderConfig(first_passages=bad)

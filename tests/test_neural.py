@@ -121,3 +121,40 @@ def test_cached_reader_graph_loads_without_the_torch_model(seed_retriever, monke
     hits = seed_retriever.search(q, k=5)
     assert [x.text for x in again.read(q, hits)[:3]] == [x.text for x in first.read(q, hits)[:3]]
     assert isinstance(again.tokenizer, span_model.PairTokenizer)
+
+
+def test_guesses_of_passages_read_before_come_from_the_cache(default_assistant, monkeypatch):
+    """Reading on from 2 to 5 passages runs the model on the 3 new ones only, and gives what one
+    read of all 5 gives."""
+    import numpy as np
+
+    reader = default_assistant.reader.model_reader
+    q = "When did the interim regulation take effect?"
+    hits = default_assistant.retriever.search(q, k=5)
+    reader._guess_cache.clear()
+    whole = reader.guesses(q, hits)
+    reader._guess_cache.clear()
+    seen = []
+    forward = reader._forward
+    monkeypatch.setattr(reader, "_forward", lambda question, passages: seen.append(len(passages)) or forward(question, passages))
+    reader.guesses(q, hits[:2])
+    staged = reader.guesses(q, hits)
+    assert seen == [2, 3]
+    assert [(g.passage, g.start, g.end) for g in staged] == [(g.passage, g.start, g.end) for g in whole]
+    assert np.allclose([g.margin for g in staged], [g.margin for g in whole], atol=1e-3)
+    # Another question over the same passages is read afresh.
+    reader.guesses("Who founded 01.AI?", hits[:2])
+    assert seen == [2, 3, 2]
+
+
+def test_lru_forgets_the_least_recently_used():
+    from qa.neural import LRU
+
+    lru = LRU(2)
+    lru.put("a", 1)
+    lru.put("b", 2)
+    assert lru.get("a") == 1  # "b" is now the oldest
+    lru.put("c", 3)
+    assert (lru.get("a"), lru.get("b"), lru.get("c")) == (1, None, 3)
+    lru.clear()
+    assert lru.get("a") is None

@@ -67,20 +67,23 @@ class RuleReader:
         self._chunks: dict[str, frozenset[str]] = {}
         self._meta: dict[tuple, frozenset[str]] = {}
 
-    def read(self, question: str | Question, hits: Sequence[Hit]) -> list[Answer]:
-        """One answer per candidate span, best first (grouping happens in qa.answers)."""
+    def read(self, question: str | Question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]:
+        """One answer per candidate span, best first (grouping happens in qa.answers). Reads the
+        first ``passages`` hits (the config's number by default); all of ``hits`` give the
+        term statistics."""
         q = question if isinstance(question, Question) else analyze(question)
-        cands = self.candidates(q, hits)
+        cands = self.candidates(q, hits, passages)
         weight = self.weights.dense_check.get(q.kind)
         if self.dense is not None and self.config.dense_check and weight:
             cands = self.dense.rerank(q, cands, weight, self.weights.dense_top)
         return [self._answer(c) for c in sorted(cands, key=lambda c: -c.score)]
 
-    def candidates(self, question: str | Question, hits: Sequence[Hit]) -> list[Candidate]:
+    def candidates(self, question: str | Question, hits: Sequence[Hit],
+                   passages: int | None = None) -> list[Candidate]:
         """Every scored candidate span, before merging (for inspection and tuning)."""
         q = question if isinstance(question, Question) else analyze(question)
         pool = list(hits)  # the retrieved candidates: their statistics, not the corpus's
-        hits = pool[: self.config.passages]
+        hits = pool[: passages or self.config.passages]
         if not hits or not q.terms:
             return []
         w, c = self.weights, self.corpus
