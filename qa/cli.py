@@ -158,10 +158,13 @@ def _print_reply(assistant, reply, explain: bool = False) -> None:
 @click.option("--reader-model", default=None,
               help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
 @click.option("--explain", is_flag=True, help="Show why the answer won: features and weighted terms.")
+@click.option("--int8", is_flag=True, help="Run the span model in int8: about 3x faster, slightly less accurate "
+              "(eval/README.md).")
 @_corpus_opt
 @_index_opt
 @_backend_opts
-def ask(question, history, as_json, k, mode, reader, reader_model, explain, corpus, index_dir, **backend) -> None:
+def ask(question, history, as_json, k, mode, reader, reader_model, explain, int8, corpus, index_dir,
+        **backend) -> None:
     """Answer QUESTION from the corpus."""
     from qa.assistant import Assistant
     from qa.config import ReaderConfig
@@ -169,7 +172,7 @@ def ask(question, history, as_json, k, mode, reader, reader_model, explain, corp
 
     clean_query(question)
     r = open_retriever(index_dir, corpus, **backend)
-    assistant = Assistant(r, ReaderConfig(reader=reader, model=reader_model))
+    assistant = Assistant(r, ReaderConfig(reader=reader, model=reader_model, quantize=int8))
     reply = assistant.ask(question, list(history), k=k, mode=mode)
     if as_json:
         click.echo(json.dumps(reply_json(assistant, reply), ensure_ascii=False, indent=2))
@@ -220,6 +223,8 @@ def chat(corpus, index_dir) -> None:
 @click.option("--fusion", type=click.Choice(FUSIONS), default=None, help="Only this fusion.")
 @click.option("--reader-model", multiple=True, help="Also compare a transformers QA model.")
 @click.option("--threshold", type=float, default=None, help="Abstention threshold.")
+@click.option("--int8", is_flag=True, help="Run the span model in int8: about 3x faster, slightly less accurate "
+              "(eval/README.md).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Write the JSON summary here.")
 @click.option("--report", type=click.Path(path_type=Path), default=None,
@@ -228,7 +233,7 @@ def chat(corpus, index_dir) -> None:
               help="Turn a feedback file (INDEX-feedback.jsonl) into a question file, and stop.")
 @click.option("--write-questions", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where --from-feedback writes the questions (default feedback-questions.jsonl).")
-def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_out, report,
+def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, int8, json_out, report,
           from_feedback, write_questions):
     """Score the assistant on a question set or SQuAD v2.0 and compare configurations."""
     from qa import evaluation as ev
@@ -259,7 +264,10 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_
                                                      or r.fusion == fusion)]
     for model in reader_model:
         runs.append(ev.RunConfig(f"hybrid-weighted+{Path(model).name}", reader="trained", model=model))
-    summary = ev.run_benchmark(docs, qs, runs=runs, threshold=threshold, name=name)
+    from qa.config import ReaderConfig
+
+    summary = ev.run_benchmark(docs, qs, runs=runs, threshold=threshold, name=name,
+                               reader_config=ReaderConfig(quantize=int8))
     click.echo(ev.markdown_table(summary))
     main_cfg = summary["configs"][summary["primary_config"]]
     click.echo(
@@ -280,12 +288,14 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, json_
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--reader", type=click.Choice(READERS), default="combined", show_default=True)
+@click.option("--int8", is_flag=True, help="Run the span model in int8: about 3x faster, slightly less accurate "
+              "(eval/README.md).")
 @click.option("--reader-model", default=None,
               help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
 @_corpus_opt
 @_index_opt
 @_backend_opts
-def serve(host, port, reader, reader_model, corpus, index_dir, **backend) -> None:
+def serve(host, port, reader, reader_model, int8, corpus, index_dir, **backend) -> None:
     """Start the web UI and HTTP API."""
     from qa.config import ReaderConfig
 
@@ -296,7 +306,7 @@ def serve(host, port, reader, reader_model, corpus, index_dir, **backend) -> Non
             f"the web UI needs the ui extra ({exc}): pip install 'qa[ui]'"
         ) from None
     ui.serve(host=host, port=port, corpus=corpus, index=index_dir,
-             reader_config=ReaderConfig(reader=reader, model=reader_model),
+             reader_config=ReaderConfig(reader=reader, model=reader_model, quantize=int8),
              retriever_config=retriever_config(**backend))
 
 

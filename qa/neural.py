@@ -210,28 +210,38 @@ class ModelReader:
         if info.get("verifier"):
             v = info["verifier"]
             self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))
-        onnx = not self.config.quantize and os.environ.get("QA_READER_BACKEND", "auto") != "torch"
+        onnx = os.environ.get("QA_READER_BACKEND", "auto") != "torch"
         graph = None
         try:
             from qa.onnx_models import OnnxSpanModel, reader_graph
 
             graph = reader_graph(source, base_model_dir() / "model.safetensors")
             if onnx and graph.exists():
-                self._onnx = OnnxSpanModel(graph)
+                self._onnx = self._onnx_model(OnnxSpanModel, graph)
                 return
         except Exception as exc:  # no onnxruntime, an unreadable cached graph...
             log.warning("cached ONNX reader unusable (%s: %s); loading the torch model",
                         type(exc).__name__, exc)
         self.model, _ = load_model(source)
-        if self.config.quantize:
-            self.model = quantize(self.model)
-        elif onnx and graph is not None:
+        if onnx and graph is not None:
             try:
-                self._onnx = OnnxSpanModel.export(self.model, graph)
+                OnnxSpanModel.export(self.model, graph)
+                self._onnx = self._onnx_model(OnnxSpanModel, graph)
                 self.model = None  # the torch weights were needed only to export the graph
+                return
             except Exception as exc:  # no onnxruntime, export failed, read-only cache...
                 log.warning("reader model on torch: ONNX Runtime unavailable (%s: %s)",
                             type(exc).__name__, exc)
+        if self.config.quantize:
+            self.model = quantize(self.model)
+
+    def _onnx_model(self, cls, graph: Path):
+        """The fp32 graph, or its int8 form when the config asks for it."""
+        if self.config.quantize:
+            from qa.onnx_models import int8_graph
+
+            graph = int8_graph(graph)
+        return cls(graph)
 
     def _load_transformers(self, source) -> None:
         """Any transformers QA model, by hub name or folder, run by torch."""

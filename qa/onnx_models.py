@@ -201,6 +201,38 @@ def reader_graph(model_dir: Path, base_weights: Path) -> Path:
     return cache_dir() / "readers" / f"{model_dir.name}-{stamp}.onnx"
 
 
+def int8_graph(graph: Path) -> Path:
+    """The int8 form of a cached reader graph, written beside it on first use (atomically).
+
+    Dynamic quantisation with one scale per output channel: the weights in int8, activations
+    quantised on the fly. On 2 cores it runs the span model about 3x faster than fp32 (21
+    against 64 ms for 5 passages); per-tensor scales lost more (eval/README.md)."""
+    name, stamp = graph.stem.rsplit("-", 1)
+    target = graph.parent / f"{name}-int8-{stamp}.onnx"
+    if target.exists():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=graph.parent)
+    os.close(fd)
+    try:
+        log.info("quantising the reader model to int8 (once): %s", target)
+        # The quantiser logs a suggestion to pre-process the graph on the root logger; the
+        # benchmark measured this graph as it is.
+        quiet = logging.Filter("no-such-logger")
+        logging.getLogger().addFilter(quiet)
+        try:
+            quantize_dynamic(str(graph), tmp, weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.getLogger().removeFilter(quiet)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    prune_cache(graph.parent)
+    return target
+
+
 class OnnxSpanModel:
     """The shipped span reader (``qa.span_model``) on ONNX Runtime: ``run(windows)`` gives the
     start and end logits and the last layer's [CLS] vector of each window, as the torch model
