@@ -151,8 +151,8 @@ def sentence_around(annotation, span: Span) -> Span | None:
 
 
 def quantize(model):
-    """Linear layers in int8 (dynamic quantisation): about 2.4x faster on CPU; the benchmark in
-    eval/README.md compares its answers with fp32."""
+    """Linear layers in int8 (torch's dynamic quantisation), for a model run by torch: a
+    transformers model, or the shipped one when ONNX Runtime cannot run it."""
     import warnings
 
     import torch

@@ -118,3 +118,10 @@ def test_explain_shows_competing_candidates_and_their_terms(seed_index):
     assert "Answer: " in out and "candidates (rules reader" in out and "Xiaomi" in out
     assert out.count("term    proximity") >= 2 and "feature type_fit" in out
     assert "[answer]" in out and ("[runner-up]" in out or "[withheld]" in out)
+
+
+def test_ask_int8_answers_with_the_quantised_model(seed_index):
+    result = run("ask", "--int8", "--json", "Who founded 01.AI?", "--index", seed_index)
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.output)
+    assert reply["answer"] == "Lee Kai-fu"

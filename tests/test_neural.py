@@ -158,3 +158,24 @@ def test_lru_forgets_the_least_recently_used():
     assert (lru.get("a"), lru.get("b"), lru.get("c")) == (1, None, 3)
     lru.clear()
     assert lru.get("a") is None
+
+
+def test_int8_reader_runs_a_quantised_graph_and_finds_the_same_spans(seed_retriever):
+    """``quantize=True`` runs the shipped model's int8 graph (written once beside the fp32 one,
+    then reused) and finds the spans fp32 finds on plain seed questions."""
+    import numpy as np
+
+    from qa.config import ReaderConfig
+    from qa.neural import ModelReader
+
+    fp32 = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    int8 = ModelReader(seed_retriever.documents, ReaderConfig(quantize=True), annotations=seed_retriever.annotations)
+    assert "-int8-" in int8._onnx.path.name and int8._onnx.path.parent == fp32._onnx.path.parent
+    assert int8._onnx.path.stat().st_size < 0.4 * fp32._onnx.path.stat().st_size
+    again = ModelReader(seed_retriever.documents, ReaderConfig(quantize=True), annotations=seed_retriever.annotations)
+    assert again._onnx.path == int8._onnx.path
+    for q in ("Who founded 01.AI?", "When did the interim regulation take effect?"):
+        hits = seed_retriever.search(q, k=5)
+        a, b = fp32.read(q, hits), int8.read(q, hits)
+        assert a[0].text == b[0].text
+        assert np.isclose(a[0].score, b[0].score, atol=0.1)
