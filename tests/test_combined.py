@@ -128,3 +128,25 @@ def test_staged_reading_keeps_the_seed_answers(seed_retriever, default_assistant
         a, b = default_assistant.ask(q.question).answer, full.ask(q.question).answer
         changed += (a and a.text) != (b and b.text)
     assert changed <= 3
+
+
+def test_the_exit_point_is_the_lowest_that_costs_no_calibration_half_anything():
+    """eval/early_exit.py: an exit point that lets a wrong early answer through is refused."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("early_exit", ROOT / "eval" / "early_exit.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # Question "a" is right either way; "b" has no answer: from 2 passages a span scores 0.35
+    # (shown above the 0.3 exit point), from 5 it scores 0.1 (withheld at threshold 0.2).
+    data = {"calib": ["a", "b", "c"], "threshold": 0.2,
+            "answers": {"a": ["Lee Kai-fu"], "b": [], "c": ["2021"]},
+            "runs": {"2": {"a": ["Lee Kai-fu", 0.9, 30], "b": ["Baidu", 0.35, 30], "c": ["2021", 0.1, 30]},
+                     "5": {"a": ["Lee Kai-fu", 0.9, 70], "b": ["Baidu", 0.1, 70], "c": ["2021", 0.5, 70]}}}
+    ids = ["a", "b", "c"]
+    assert mod.figures(data, ids, None) == {"hasans": 1.0, "noans": 1.0, "early": 0.0}
+    assert mod.figures(data, ids, 0.3)["noans"] == 0.0
+    assert mod.figures(data, ids, 0.4) == {"hasans": 1.0, "noans": 1.0, "early": 1 / 3}
+    assert mod.choose({"one": data}) == 0.4
