@@ -19,7 +19,6 @@ measured on the combination's confidence.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import evaluation as ev  # noqa: E402
+from qa.calibration import benchmark_sets  # noqa: E402
+from qa.span_model import SHIPPED_MODEL_DIR, read_info, update_info  # noqa: E402
 from qa.metrics import answer_scores, mean, percentile  # noqa: E402
 
 GRID = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -90,16 +91,7 @@ def main() -> None:
     p.add_argument("--cache", default="eval/reports/early-exit-answers.json")
     p.add_argument("--write", action="store_true", help="store the choice in qa/reader_model/reader.json")
     args = p.parse_args()
-    from qa.documents import load_folder
-
-    cache = Path(args.cache)
-    if cache.is_file():
-        sets = json.loads(cache.read_text())
-    else:
-        sets = {"seeds": record(load_folder(ROOT / "seeds"), ev.load_questions(ROOT / "eval/questions.jsonl")),
-                "squad": record(*ev.load_squad(args.squad))}
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(sets))
+    sets = benchmark_sets(record, Path(args.cache), args.squad)
     chosen = choose(sets)
     print("| exit at | " + " | ".join(f"{n} {h}: HasAns / NoAns (early)" for n in sets for h in ("calib", "test")) + " |")
     print("|---|" + "---|" * (2 * len(sets)))
@@ -118,15 +110,10 @@ def main() -> None:
             print(f"{name}, {n} passages: ask p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms")
     print(f"chosen exit point: {chosen}")
     if args.write and chosen is not None:
-        meta_path = ROOT / "qa/reader_model/reader.json"
-        meta = json.loads(meta_path.read_text())
-        meta["combination"]["early_exit"] = chosen
-        meta["combination"]["early_exit_chosen_on"] = (
+        combination = {**read_info()["combination"], "early_exit": chosen, "early_exit_chosen_on": (
             f"calibration halves of eval/questions.jsonl and squad2-dev-3articles (eval/early_exit.py, "
-            f"top {FIRST} then top {ALL} passages)")
-        tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(meta_path)
+            f"top {FIRST} then top {ALL} passages)")}
+        meta_path = update_info(SHIPPED_MODEL_DIR, combination=combination)
         print(f"written to {meta_path}")
 
 

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import evaluation as ev  # noqa: E402
+from qa.calibration import benchmark_sets  # noqa: E402
+from qa.span_model import update_info  # noqa: E402
 from qa.combined import FEATURES, Combination, CombinedReader, candidates  # noqa: E402
 from qa.answers import group_answers  # noqa: E402
 from qa.metrics import answer_scores  # noqa: E402
@@ -117,16 +119,7 @@ def main() -> None:
     p.add_argument("--cache", default="eval/reports/combination-candidates.json")
     p.add_argument("--write", action="store_true", help="store the fit in qa/reader_model/reader.json")
     args = p.parse_args()
-    from qa.documents import load_folder
-
-    cache = Path(args.cache)
-    if cache.is_file():
-        sets = json.loads(cache.read_text())
-    else:
-        sets = {"seeds": record(load_folder(ROOT / "seeds"), ev.load_questions(ROOT / "eval/questions.jsonl")),
-                "squad": record(*ev.load_squad(args.squad))}
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(sets))
+    sets = benchmark_sets(record, Path(args.cache), args.squad)
     meta_path = ROOT / "qa/reader_model/reader.json"
     meta = json.loads(meta_path.read_text())
     shipped = Combination.from_json(meta["combination"])
@@ -155,10 +148,7 @@ def main() -> None:
         for key in ("early_exit", "early_exit_chosen_on"):  # eval/early_exit.py's; rerun it after a refit
             if key in meta["combination"]:
                 fitted[key] = meta["combination"][key]
-        meta["combination"] = fitted
-        tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(meta_path)
+        update_info(meta_path.parent, combination=fitted)
         print(f"written to {meta_path}")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.neural import FEATURES, Confidence, ModelReader
-from qa.span_model import META_FILE
+from qa.span_model import update_info
 from qa.training import TrainExample
 
 log = logging.getLogger(__name__)
@@ -251,13 +251,23 @@ def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
     reader.default_threshold = conf.threshold
     combination, cfig = fit_combination(reader, retriever, b)
     figures["combined"] = cfig
-    meta_path = Path(model_dir) / META_FILE
-    meta = json.loads(meta_path.read_text())
-    meta["verifier"] = verifier
-    meta["confidence"] = conf.to_json()
-    meta["combination"] = dataclasses.asdict(combination)
-    meta["calibration"] = figures
-    tmp = meta_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(meta_path)
+    update_info(model_dir, verifier=verifier, confidence=conf.to_json(),
+                combination=dataclasses.asdict(combination), calibration=figures)
     return {"confidence": conf.to_json(), **figures}
+
+
+def benchmark_sets(record, cache: Path, squad: str | Path) -> dict:
+    """What ``record(documents, questions)`` gives for each benchmark (the seed set, the SQuAD
+    sample), read from ``cache`` when it is there, else recorded and saved there: the eval
+    scripts that fit on the calibration halves answer every question once and refit from it."""
+    from qa import evaluation as ev
+    from qa.documents import load_folder
+    from qa.paths import REPO_ROOT
+
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    sets = {"seeds": record(load_folder(REPO_ROOT / "seeds"), ev.load_questions(REPO_ROOT / "eval" / "questions.jsonl")),
+            "squad": record(*ev.load_squad(squad))}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(sets))
+    return sets

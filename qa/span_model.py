@@ -242,6 +242,18 @@ def is_shipped_form(path: str | Path) -> bool:
     return (Path(path) / META_FILE).is_file() and (Path(path) / WEIGHTS_FILE).is_file()
 
 
+def update_info(path: str | Path, **changes: Any) -> Path:
+    """Replace top-level entries of a saved model's ``reader.json`` (calibration, combination
+    weights, exit point), atomically; returns the file's path."""
+    meta_path = Path(path) / META_FILE
+    meta = json.loads(meta_path.read_text())
+    meta.update(changes)
+    tmp = meta_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(meta_path)
+    return meta_path
+
+
 def read_info(path: str | Path = SHIPPED_MODEL_DIR) -> dict[str, Any]:
     """The ``reader.json`` of a model saved by :func:`save_model`, checked for its format.
 
