@@ -159,6 +159,15 @@ class Assistant:
             reading_ms=(t2 - t1) * 1000,
         )
 
+    def clear_caches(self) -> None:
+        """Forget cached query embeddings and model reads, so that the next question is timed
+        cold (``qa bench``, ``qa eval``)."""
+        encoder = self.retriever.encoder
+        if encoder is not None and hasattr(type(encoder).encode_query, "cache_clear"):
+            type(encoder).encode_query.cache_clear()
+        if hasattr(self.reader, "clear_cache"):
+            self.reader.clear_cache()
+
     def _checked_k(self, k) -> int:
         k = self.config.passages if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:

@@ -112,6 +112,9 @@ class CombinedReader:
                 return early
         return self._read(question, hits, n)
 
+    def clear_cache(self) -> None:
+        self.model_reader.clear_cache()
+
     def _read(self, question, hits: Sequence[Hit], passages: int) -> list[Answer]:
         model_answers = group_answers(self.model_reader.read(question, hits, passages))
         rule_answers = group_answers(self.rule_reader.read(question, hits, passages))

@@ -130,8 +130,8 @@ def evaluate(assistant, questions: Sequence[EvalQuestion], run: RunConfig,
     from tqdm import tqdm
     results = []
     for q in tqdm(questions, desc=f"ask {run.name}", unit="q", disable=len(questions) < 50, leave=False):
-        # Time every question cold: the query-embedding cache would flatter repeated runs.
-        type(assistant.retriever.encoder).encode_query.cache_clear()
+        # Time every question cold: the query-embedding and model caches would flatter repeated runs.
+        assistant.clear_caches()
         turns = assistant.context(list(q.history), threshold, mode=run.mode, fusion=run.fusion)
         reply = assistant.ask(q.question, turns, mode=run.mode, fusion=run.fusion, threshold=float("-inf"))
         ranked = assistant.retriever.search(reply.search_text, k=10, mode=run.mode, fusion=run.fusion)

@@ -276,6 +276,10 @@ class ModelReader:
                 self._guess_cache.put((question, texts[i]), found[i])
         return [dataclasses.replace(g, passage=i) for i in range(len(texts)) for g in found[i]]
 
+    def clear_cache(self) -> None:
+        """Forget the passages read so far (benchmarks time every question cold)."""
+        self._guess_cache.clear()
+
     def cls_vectors(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """The encoder's [CLS] vector of each passage's first window (the answerability head's
         input; qa.calibration fits the head on them)."""

@@ -66,20 +66,31 @@ def seed_bench(corpus: Path, questions: Path, repeat: int, readers: Sequence[str
             times.append((time.perf_counter() - t) * 1000)
         echo(f"search {mode:6s}: p50 {percentile(times, 50):.2f} ms, "
                    f"p95 {percentile(times, 95):.2f} ms ({len(times)} queries, cold embedding)")
-    from qa.config import ReaderConfig
 
-    for kind in readers:
+    for label, cfg in reader_variants(readers):
         t = time.perf_counter()
-        bot = Assistant(r, ReaderConfig(reader=kind))
+        bot = Assistant(r, cfg)
         load_s = time.perf_counter() - t
         times = []
         for q in qs:
-            encoder.encode_query.cache_clear()
+            bot.clear_caches()
             t = time.perf_counter()
             bot.ask(q)
             times.append((time.perf_counter() - t) * 1000)
-        echo(f"ask with the {kind} reader (loaded in {load_s:.2f} s; retrieval + reading): "
+        echo(f"ask with the {label} (loaded in {load_s:.2f} s; retrieval + reading): "
                    f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     echo(f"peak memory (max RSS): {peak:.0f} MiB")
 
+
+
+def reader_variants(readers: Sequence[str]):
+    """(label, ReaderConfig) of each reader, and of the combined reader without staged reading
+    and in int8, so that the bench shows what each costs."""
+    from qa.config import ReaderConfig
+
+    for kind in readers:
+        yield f"{kind} reader", ReaderConfig(reader=kind)
+        if kind == "combined":
+            yield "combined reader, all 5 passages at once", ReaderConfig(first_passages=0)
+            yield "combined reader in int8", ReaderConfig(quantize=True)

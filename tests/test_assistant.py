@@ -72,3 +72,14 @@ def test_huge_markup_question_is_refused_before_parsing(seed_assistant):
     with pytest.raises(InputError, match="the limit is 2000"):
         seed_assistant.ask("<b>x</b>" * 1_000_000)
     assert time.perf_counter() - t0 < 1.0  # refused, not parsed (parsing took 25 s)
+
+
+def test_clear_caches_forgets_query_embeddings_and_model_reads(default_assistant):
+    """Benchmarks time each question cold: nothing cached by one question may serve the next."""
+    encode = type(default_assistant.retriever.encoder).encode_query
+    model = default_assistant.reader.model_reader
+    default_assistant.ask("Who founded Frontis.AI?")
+    assert encode.cache_info().currsize > 0 and model._guess_cache.get(
+        ("Who founded Frontis.AI?", default_assistant.retriever.search("Who founded Frontis.AI?", k=1)[0].chunk.text)) is not None
+    default_assistant.clear_caches()
+    assert encode.cache_info().currsize == 0 and not model._guess_cache._data
