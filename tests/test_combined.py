@@ -141,7 +141,7 @@ def test_the_exit_point_is_the_lowest_that_costs_no_calibration_half_anything():
     spec.loader.exec_module(mod)
     # Question "a" is right either way; "b" has no answer: from 2 passages a span scores 0.35
     # (shown above the 0.3 exit point), from 5 it scores 0.1 (withheld at threshold 0.2).
-    data = {"calib": ["a", "b", "c"], "threshold": 0.2,
+    data = {"calib": ["a", "b", "c"], "threshold": 0.2, "first": 2,
             "answers": {"a": ["Lee Kai-fu"], "b": [], "c": ["2021"]},
             "runs": {"2": {"a": ["Lee Kai-fu", 0.9, 30], "b": ["Baidu", 0.35, 30], "c": ["2021", 0.1, 30]},
                      "5": {"a": ["Lee Kai-fu", 0.9, 70], "b": ["Baidu", 0.1, 70], "c": ["2021", 0.5, 70]}}}
