@@ -145,9 +145,6 @@ def main() -> None:
         fitted["fitted_on"] = "calibration halves of eval/questions.jsonl and squad2-dev-3articles (eval/fit_combination.py)"
         fitted["threshold_fitted_on_held_out_articles"] = meta["combination"].get(
             "threshold_fitted_on_held_out_articles")
-        for key in ("early_exit", "early_exit_chosen_on"):  # eval/early_exit.py's; rerun it after a refit
-            if key in meta["combination"]:
-                fitted[key] = meta["combination"][key]
         update_info(meta_path.parent, combination=fitted)
         print(f"written to {meta_path}")
 

@@ -46,7 +46,8 @@ def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
     if config.reader is ReaderKind.COMBINED:
         from qa.combined import CombinedReader
 
-        return CombinedReader(model, rules, model.combination, config.first_passages)
+        exits = {n: model.stage_exits[n] for n in config.stages if n in model.stage_exits}
+        return CombinedReader(model, rules, model.combination, exits)
     return model
 
 

@@ -35,9 +35,6 @@ class Combination:
     model_top: float = 0.0
     rules_top: float = 0.0
     threshold: float = 0.5
-    # Staged reading: when the best candidate from the first passages scores at least this,
-    # the rest are not read (above 1: always read them all). Measured with these weights.
-    early_exit: float = 2.0
 
     @classmethod
     def from_json(cls, data: dict) -> "Combination":
@@ -91,24 +88,27 @@ class CombinedReader:
     name = "combined"
 
     def __init__(self, model_reader, rule_reader, combination: Combination | None = None,
-                 first_passages: int = 0) -> None:
+                 stages: dict[int, float] | None = None) -> None:
         self.model_reader = model_reader
         self.rule_reader = rule_reader
         self.combination = combination or Combination()
         self.default_threshold = self.combination.threshold
-        self.first_passages = first_passages
+        # Passages read at each stage -> the confidence at which reading stops there. The
+        # points are measured with the combination's weights (eval/early_exit.py).
+        self.stages = dict(sorted((stages or {}).items()))
 
     def read(self, question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]:
-        """Candidates of both readers, scored together, best first. With ``first_passages``,
-        the top few passages are read first, and the rest only when no candidate from them
-        reaches ``Combination.early_exit``: most questions are settled by their top passages,
-        and the span model's time grows with every passage read (the first passages' model
-        output is cached, so reading on costs only the new ones)."""
+        """Candidates of both readers, scored together, best first. With ``stages``, the top
+        passage is read first, then the top 2, and so on, stopping at the first stage whose
+        best candidate reaches its exit point: most questions are settled by their top
+        passages, and the span model's time grows with every passage read (passages already
+        read are not read again: their model output is cached)."""
         n = passages or self.model_reader.config.passages
-        first = self.first_passages
-        if 0 < first < n and len(hits) > first:
-            early = self._read(question, hits, first)
-            if early and early[0].score >= self.combination.early_exit:
+        for stage, exit_at in self.stages.items():
+            if stage >= min(n, len(hits)):
+                break
+            early = self._read(question, hits, stage)
+            if early and early[0].score >= exit_at:
                 return early
         return self._read(question, hits, n)
 

@@ -153,9 +153,10 @@ class ReaderConfig:
             dynamic quantisation, about 3x faster on 2 cores), other models with torch's
             dynamic quantisation. Off by default: it costs some quality (eval/README.md).
         passages: how many retrieved passages the reader looks at.
-        first_passages: the combined reader reads this many first, and the rest only when no
-            answer from them is confident enough (``early_exit`` in the model's reader.json);
-            0 always reads all ``passages``.
+        stages: the combined reader reads this many passages first, then more, stage by stage
+            (1, then 2, then all ``passages``), and stops after a stage whose best answer is
+            confident enough (the exit points in the model's reader.json, ``stages.exit``);
+            ``()`` always reads all ``passages`` at once.
         max_answer_chars: longest span the reader may return.
         dense_check: for "what X" questions, let the embedding model choose among the best few
             spans (the question with the span put in for "what", against its sentence). Costs
@@ -168,7 +169,7 @@ class ReaderConfig:
     model: str | None = None
     abstain_threshold: float | None = None
     passages: int = 5
-    first_passages: int = 2
+    stages: tuple[int, ...] = (1, 2)
     max_tokens: int = 384
     quantize: bool = False
     max_answer_chars: int = 120
@@ -179,9 +180,12 @@ class ReaderConfig:
         object.__setattr__(self, "reader", ReaderKind.parse(self.reader))
         if self.passages < 1:
             raise InputError(f"passages must be at least 1, got {self.passages}")
-        if isinstance(self.first_passages, bool) or not isinstance(self.first_passages, int) or self.first_passages < 0:
-            raise InputError(f"first_passages must be a whole number >= 0 (0: read all passages at once), "
-                             f"got {self.first_passages!r}")
+        stages = self.stages
+        if (not isinstance(stages, (tuple, list)) or any(isinstance(n, bool) or not isinstance(n, int) for n in stages)
+                or any(n < 1 for n in stages) or list(stages) != sorted(set(stages))):
+            raise InputError(f"stages must be increasing passage counts >= 1, such as (1, 2), or () to read "
+                             f"all passages at once; got {stages!r}")
+        object.__setattr__(self, "stages", tuple(stages))
         if not 32 <= self.max_tokens <= 512:
             raise InputError(f"max_tokens must be between 32 and 512, got {self.max_tokens}")
 

@@ -186,6 +186,7 @@ class ModelReader:
         self.confidence = Confidence()
         self.verifier: tuple[np.ndarray, float] | None = None
         self.combination = None  # the combined reader's weights, when fitted for this model
+        self.stage_exits: dict[int, float] = {}  # the combined reader's exit points, likewise
         self.model, self._onnx = None, None
         self._guess_cache = LRU(GUESS_CACHE)
         if is_shipped_form(source):
@@ -207,6 +208,8 @@ class ModelReader:
             from qa.combined import Combination
 
             self.combination = Combination.from_json(info["combination"])
+        if info.get("stages"):
+            self.stage_exits = {int(n): float(t) for n, t in info["stages"]["exit"].items()}
         if info.get("verifier"):
             v = info["verifier"]
             self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))

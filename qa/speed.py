@@ -92,5 +92,5 @@ def reader_variants(readers: Sequence[str]):
     for kind in readers:
         yield f"{kind} reader", ReaderConfig(reader=kind)
         if kind == "combined":
-            yield "combined reader, all 5 passages at once", ReaderConfig(first_passages=0)
+            yield "combined reader, all 5 passages at once", ReaderConfig(stages=())
             yield "combined reader in int8", ReaderConfig(quantize=True)

@@ -90,37 +90,35 @@ def test_agreement_raises_the_combined_score():
 
 
 def test_staged_reading_stops_early_only_when_confident(default_assistant):
-    """The combined reader reads the top 2 passages first; it reads on to 5 unless an answer
-    from them reaches the exit point, and then answers as a full read does."""
-    import dataclasses
+    """The combined reader reads the top passage, then the top 2, then all 5, stopping at the
+    first stage whose best answer reaches that stage's exit point."""
+    from qa.combined import CombinedReader
 
     reader = default_assistant.reader
-    assert reader.first_passages == 2 and 0 < reader.combination.early_exit < 1
+    assert list(reader.stages) == [1, 2] and all(0 < t < 1 for t in reader.stages.values())
     q = "Who founded 01.AI?"
     pool = default_assistant.retriever.search(q, k=50)
     staged, full = reader.read(q, pool), reader._read(q, pool, 5)
-    # Confident from 2 passages: only they were read, and the best answer is the full read's.
-    assert staged[0].score >= reader.combination.early_exit
-    assert {a.doc_id for a in staged} <= {h.chunk.doc_id for h in pool[:2]}
+    # Confident from its top passage: only that one was read, and the answer is the full read's.
+    assert staged[0].score >= reader.stages[1]
+    assert {(a.doc_id, a.span.start) for a in staged} <= {
+        (a.doc_id, a.span.start) for a in reader._read(q, pool, 1)}
     assert staged[0].text == full[0].text
-    # An exit point no answer reaches reads on to all 5 passages.
-    shipped = reader.combination
-    try:
-        reader.combination = dataclasses.replace(shipped, early_exit=2.0)
-        assert [(a.text, round(a.score, 6)) for a in reader.read(q, pool)] == [(a.text, round(a.score, 6)) for a in full]
-    finally:
-        reader.combination = shipped
+    # Exit points no answer reaches read on to all 5 passages.
+    never = CombinedReader(reader.model_reader, reader.rule_reader, reader.combination, {1: 2.0, 2: 2.0})
+    assert [(a.text, round(a.score, 6)) for a in never.read(q, pool)] == [(a.text, round(a.score, 6)) for a in full]
 
 
 def test_staged_reading_keeps_the_seed_answers(seed_retriever, default_assistant):
     """Stopping early changes no answer the user sees on the stand-alone seed questions
-    (measured: none of 97 with the shipped exit point, eval/README.md); the floor allows 3."""
+    (measured: none of 97 with the shipped exit points, eval/README.md); the floor allows 3."""
     from qa.assistant import Assistant
     from qa.config import ReaderConfig
     from qa.evaluation import load_questions
     from tests.conftest import ROOT
 
-    full = Assistant(seed_retriever, ReaderConfig(first_passages=0))
+    full = Assistant(seed_retriever, ReaderConfig(stages=()))
+    assert full.reader.stages == {}
     changed = 0
     for q in load_questions(ROOT / "eval" / "questions.jsonl"):
         if q.history:
@@ -130,8 +128,9 @@ def test_staged_reading_keeps_the_seed_answers(seed_retriever, default_assistant
     assert changed <= 3
 
 
-def test_the_exit_point_is_the_lowest_that_costs_no_calibration_half_anything():
-    """eval/early_exit.py: an exit point that lets a wrong early answer through is refused."""
+def test_exit_points_are_the_lowest_that_cost_no_calibration_half_anything():
+    """eval/early_exit.py: an exit point that lets a wrong early answer through is refused, and
+    the first stage's point is chosen with the second's in place."""
     import importlib.util
 
     from tests.conftest import ROOT
@@ -139,14 +138,20 @@ def test_the_exit_point_is_the_lowest_that_costs_no_calibration_half_anything():
     spec = importlib.util.spec_from_file_location("early_exit", ROOT / "eval" / "early_exit.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    # Question "a" is right either way; "b" has no answer: from 2 passages a span scores 0.35
-    # (shown above the 0.3 exit point), from 5 it scores 0.1 (withheld at threshold 0.2).
-    data = {"calib": ["a", "b", "c"], "threshold": 0.2, "first": 2,
-            "answers": {"a": ["Lee Kai-fu"], "b": [], "c": ["2021"]},
-            "runs": {"2": {"a": ["Lee Kai-fu", 0.9, 30], "b": ["Baidu", 0.35, 30], "c": ["2021", 0.1, 30]},
-                     "5": {"a": ["Lee Kai-fu", 0.9, 70], "b": ["Baidu", 0.1, 70], "c": ["2021", 0.5, 70]}}}
-    ids = ["a", "b", "c"]
-    assert mod.figures(data, ids, None) == {"hasans": 1.0, "noans": 1.0, "early": 0.0}
-    assert mod.figures(data, ids, 0.3)["noans"] == 0.0
-    assert mod.figures(data, ids, 0.4) == {"hasans": 1.0, "noans": 1.0, "early": 1 / 3}
-    assert mod.choose({"one": data}) == 0.4
+    # "a" is right at every stage. "b" has no answer: from 1 or 2 passages a span scores 0.35
+    # (shown, above an exit point of 0.3), from 5 it scores 0.1 (withheld at threshold 0.2).
+    # "c" is found only from 5 passages. "d" is right from its top passage at 0.55, wrong
+    # from 2 passages at 0.3 (so a stage-1 point above 0.55 sends it on; stage 2 withholds it).
+    data = {"calib": ["a", "b", "c", "d"], "threshold": 0.2,
+            "answers": {"a": ["Lee Kai-fu"], "b": [], "c": ["2021"], "d": ["Baidu"]},
+            "runs": {"1": {"a": ["Lee Kai-fu", 0.9, 20], "b": ["Baidu", 0.35, 20], "c": ["2021", 0.1, 20],
+                           "d": ["Baidu", 0.55, 20]},
+                     "2": {"a": ["Lee Kai-fu", 0.9, 30], "b": ["Baidu", 0.35, 30], "c": ["2021", 0.1, 30],
+                           "d": ["Xiaomi", 0.3, 30]},
+                     "5": {"a": ["Lee Kai-fu", 0.9, 70], "b": ["Baidu", 0.1, 70], "c": ["2021", 0.5, 70],
+                           "d": ["Baidu", 0.6, 70]}}}
+    ids = ["a", "b", "c", "d"]
+    assert mod.figures(data, ids, {}) == {"hasans": 1.0, "noans": 1.0, "passages": 5.0}
+    assert mod.figures(data, ids, {2: 0.3})["noans"] == 0.0
+    assert mod.figures(data, ids, {1: 0.5, 2: 0.4}) == {"hasans": 1.0, "noans": 1.0, "passages": 3.0}
+    assert mod.choose({"one": data}, stages=(1, 2)) == {1: 0.4, 2: 0.4}

@@ -40,7 +40,12 @@ def test_index_key_changes_only_with_what_shapes_the_index():
     assert base.index_key() != RetrieverConfig(chunk=ChunkConfig(300, 50)).index_key()
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
-def test_first_passages_must_be_a_count(bad):
-    with pytest.raises(InputError, match="first_passages"):
-        ReaderConfig(first_passages=bad)
+@pytest.mark.parametrize("bad", [(0,), (2, 1), (1, 1), (1.5,), (True,), "12", 2])
+def test_stages_must_be_increasing_passage_counts(bad):
+    with pytest.raises(InputError, match="stages"):
+        ReaderConfig(stages=bad)
+
+
+def test_stages_survive_the_json_round_trip():
+    assert ReaderConfig().stages == (1, 2) and ReaderConfig(stages=[2]).stages == (2,)
+    assert from_json(ReaderConfig, to_json(ReaderConfig(stages=(1, 3)))).stages == (1, 3)
