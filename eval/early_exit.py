@@ -20,7 +20,6 @@ combination's confidence.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import evaluation as ev  # noqa: E402
-from qa.calibration import benchmark_sets  # noqa: E402
+from qa.calibration import benchmark_script  # noqa: E402
 from qa.config import ReaderConfig  # noqa: E402
 from qa.metrics import answer_scores, mean, percentile  # noqa: E402
 from qa.span_model import SHIPPED_MODEL_DIR, update_info  # noqa: E402
@@ -101,12 +100,8 @@ def choose(sets: dict[str, dict], stages=STAGES) -> dict[int, float]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--squad", default=str(ROOT.parent / "shared/bench/squad2-dev-3articles.json"))
-    p.add_argument("--cache", default="eval/reports/early-exit-answers.json")
-    p.add_argument("--write", action="store_true", help="store the choice in qa/reader_model/reader.json")
-    args = p.parse_args()
-    sets = benchmark_sets(record, Path(args.cache), args.squad)
+    args, sets = benchmark_script(__doc__, "eval/reports/early-exit-answers.json", record,
+                                  "store the choice in qa/reader_model/reader.json")
     chosen = choose(sets)
     print("| exit points | " + " | ".join(f"{n} {h}: HasAns / NoAns (passages read)" for n in sets
                                           for h in ("calib", "test")) + " |")

@@ -18,7 +18,6 @@ fit.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import evaluation as ev  # noqa: E402
-from qa.calibration import benchmark_sets  # noqa: E402
+from qa.calibration import benchmark_script  # noqa: E402
 from qa.span_model import update_info  # noqa: E402
 from qa.combined import FEATURES, Combination, CombinedReader, candidates  # noqa: E402
 from qa.answers import group_answers  # noqa: E402
@@ -114,12 +113,8 @@ def closeness(sets: dict[str, list[dict]], comb: Combination, t: float, half: bo
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--squad", default=str(ROOT.parent / "shared/bench/squad2-dev-3articles.json"))
-    p.add_argument("--cache", default="eval/reports/combination-candidates.json")
-    p.add_argument("--write", action="store_true", help="store the fit in qa/reader_model/reader.json")
-    args = p.parse_args()
-    sets = benchmark_sets(record, Path(args.cache), args.squad)
+    args, sets = benchmark_script(__doc__, "eval/reports/combination-candidates.json", record,
+                                  "store the fit in qa/reader_model/reader.json")
     meta_path = ROOT / "qa/reader_model/reader.json"
     meta = json.loads(meta_path.read_text())
     shipped = Combination.from_json(meta["combination"])

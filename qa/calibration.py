@@ -256,6 +256,21 @@ def calibrate(data: str | Path, model_dir: str | Path, dev_articles: int = 6,
     return {"confidence": conf.to_json(), **figures}
 
 
+def benchmark_script(description: str, cache: str, record, write_help: str):
+    """The command line of an eval script that fits on both benchmarks (``--squad``,
+    ``--cache``, ``--write``): its parsed arguments and :func:`benchmark_sets`."""
+    import argparse
+
+    from qa.paths import REPO_ROOT
+
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--squad", default=str(REPO_ROOT.parent / "shared/bench/squad2-dev-3articles.json"))
+    p.add_argument("--cache", default=cache, help="answers recorded by an earlier run (reused when present)")
+    p.add_argument("--write", action="store_true", help=write_help)
+    args = p.parse_args()
+    return args, benchmark_sets(record, Path(args.cache), args.squad)
+
+
 def benchmark_sets(record, cache: Path, squad: str | Path) -> dict:
     """What ``record(documents, questions)`` gives for each benchmark (the seed set, the SQuAD
     sample), read from ``cache`` when it is there, else recorded and saved there: the eval
