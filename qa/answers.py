@@ -31,12 +31,14 @@ class Reader(Protocol):
     ``read`` returns one answer per candidate span, best first, ungrouped; ``Answer.score`` is
     the reader's confidence in [0, 1] and ``Answer.rank_score`` (when set) its ranking score.
     ``default_threshold`` is the confidence below which the assistant withholds the answer.
+    ``hits`` is the retrieved pool; the reader reads its first ``passages`` (its config's number
+    when ``None``) and may use the rest for statistics.
     """
 
     name: str
     default_threshold: float
 
-    def read(self, question, hits: Sequence[Hit]) -> list[Answer]: ...
+    def read(self, question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]: ...
 
 
 def span_answer(

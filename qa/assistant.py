@@ -26,6 +26,9 @@ from qa.types import Answer, Hit, Passage, Reply
 log = logging.getLogger(__name__)
 
 MAX_HISTORY = 20
+# The most passages one question's reader reads, whatever k asks for: the span model costs
+# about 13 ms of CPU per passage, and k comes from the caller.
+MAX_READ = 20
 
 
 def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
@@ -117,7 +120,8 @@ class Assistant:
             history: earlier user questions (oldest first), or ``Turn``s that also carry
                 their answers. Plain questions are answered again to learn what they were
                 about.
-            k: passages to retrieve (defaults to the reader config).
+            k: passages to retrieve, show and read (the reader config's ``passages`` by
+                default; the reader reads at most ``MAX_READ`` of them).
             threshold: abstention threshold (defaults to the reader config).
 
         Raises:
@@ -145,7 +149,7 @@ class Assistant:
         asked = analyze(query, rewritten.context)
         if rewritten.topic:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
-        answers = group_answers(self.reader.read(asked, pool)) if hits else []
+        answers = group_answers(self.reader.read(asked, pool, min(k, MAX_READ))) if hits else []
         t2 = time.perf_counter()
         best = answers[0] if answers and answers[0].score >= limit else None
         return Reply(

@@ -83,3 +83,27 @@ def test_clear_caches_forgets_query_embeddings_and_model_reads(default_assistant
         ("Who founded Frontis.AI?", default_assistant.retriever.search("Who founded Frontis.AI?", k=1)[0].chunk.text)) is not None
     default_assistant.clear_caches()
     assert encode.cache_info().currsize == 0 and not model._guess_cache._data
+
+
+@pytest.mark.parametrize("bot", ["default_assistant", "seed_assistant", "model_assistant"])
+def test_k_is_the_number_of_passages_read(request, bot):
+    """``ask(k=1)`` reads only the top passage (before, every reader read its config's five)."""
+    bot = request.getfixturevalue(bot)
+    q = "How many LLMs has China released, according to Robin Li at a conference?"
+    top = bot.retriever.search(q, k=1)[0].chunk
+    reply = bot.ask(q, k=1, threshold=float("-inf"))
+    assert len(reply.passages) == 1
+    for a in (reply.answer, *reply.alternatives):
+        assert a.doc_id == top.doc_id and top.start <= a.span.start and a.span.end <= top.end, a.text
+
+
+def test_a_huge_k_reads_at_most_max_read_passages(default_assistant, monkeypatch):
+    from qa.assistant import MAX_READ
+
+    seen = []
+    forward = default_assistant.reader.model_reader._forward
+    monkeypatch.setattr(default_assistant.reader.model_reader, "_forward",
+                        lambda q, passages: seen.append(len(passages)) or forward(q, passages))
+    default_assistant.clear_caches()
+    default_assistant.ask("What is the capital of France?", k=10**9)
+    assert seen and sum(seen) <= MAX_READ
