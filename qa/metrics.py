@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import math
 import re
 import string
@@ -12,6 +13,7 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation) | {"\u2018", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014"}
 
 
+@functools.lru_cache(maxsize=65_536)  # merging candidates compares the same few texts many times
 def normalize_answer(s: str) -> str:
     """SQuAD v2.0 normalisation: lower case, drop punctuation, articles and extra spaces.
 
@@ -28,6 +30,7 @@ def exact_match(prediction: str, gold: str) -> float:
     return float(normalize_answer(prediction) == normalize_answer(gold))
 
 
+@functools.lru_cache(maxsize=65_536)
 def f1(prediction: str, gold: str) -> float:
     """Token F1 between normalised strings (both empty scores 1, as in SQuAD v2.0)."""
     p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
