@@ -244,11 +244,13 @@ class OnnxSpanModel:
         self.path = path
         touch(path)
 
-    @classmethod
-    def export(cls, torch_model, path: Path) -> "OnnxSpanModel":
+    @staticmethod
+    def export(torch_model, path: Path) -> Path:
+        """Write the graph of a torch span model to ``path`` (no session is opened: the caller
+        may run its int8 form instead)."""
         log.info("exporting the reader model to ONNX (once): %s", path)
         _write_graph(_SpanHeads(torch_model), ["start_logits", "end_logits", "cls"], path)
-        return cls(path)
+        return path
 
     def run(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         feed = {n: arrays.get(n, np.zeros_like(arrays["input_ids"])) for n in _INPUTS}
