@@ -114,6 +114,7 @@ class CombinedReader:
 
     def clear_cache(self) -> None:
         self.model_reader.clear_cache()
+        self.rule_reader.clear_cache()
 
     def _read(self, question, hits: Sequence[Hit], passages: int) -> list[Answer]:
         model_answers = group_answers(self.model_reader.read(question, hits, passages))

@@ -24,6 +24,7 @@ import numpy as np
 from qa.labels import Label
 from qa.answers import span_answer
 from qa.config import ReaderConfig
+from qa.lru import LRU
 from qa.span_model import (
     META_FILE, SHIPPED_MODEL_DIR, PairTokenizer, SpanGuess, base_model_dir, best_span, is_shipped_form,
     load_model, pad_batch, read_info, windows,
@@ -33,34 +34,6 @@ from qa.types import Answer, Document, Explanation, Hit, Span
 log = logging.getLogger(__name__)
 
 GUESS_CACHE = 512  # (question, passage) pairs: a few conversations' worth, a few KB each
-
-
-class LRU:
-    """A small thread-safe least-recently-used map (the server answers requests in threads)."""
-
-    def __init__(self, size: int) -> None:
-        import threading
-
-        self.size, self._data, self._lock = size, {}, threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._data.pop(key, None)
-            if value is not None:
-                self._data[key] = value  # now the most recent (dicts keep insertion order)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data.pop(key, None)
-            self._data[key] = value
-            while len(self._data) > self.size:
-                del self._data[next(iter(self._data))]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
 
 FEATURES = ("margin", "top_margin", "retrieval_rank", "support", "dense", "type_fit", "verifier")
 # Question kinds whose answer is a named entity of a known type: a span of another entity type

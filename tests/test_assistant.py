@@ -81,8 +81,12 @@ def test_clear_caches_forgets_query_embeddings_and_model_reads(default_assistant
     default_assistant.ask("Who founded Frontis.AI?")
     assert encode.cache_info().currsize > 0 and model._guess_cache.get(
         ("Who founded Frontis.AI?", default_assistant.retriever.search("Who founded Frontis.AI?", k=1)[0].chunk.text)) is not None
+    rules = default_assistant.reader.rule_reader
+    default_assistant.ask("What technology is used to train ChatGPT?")  # re-ranked by embedding
+    assert len(rules._pool_cache) and len(rules.dense._hyps)
     default_assistant.clear_caches()
     assert encode.cache_info().currsize == 0 and not model._guess_cache._data
+    assert not len(rules._pool_cache) and not len(rules.dense._hyps)
 
 
 @pytest.mark.parametrize("bot", ["default_assistant", "seed_assistant", "model_assistant"])

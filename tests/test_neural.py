@@ -148,7 +148,7 @@ def test_guesses_of_passages_read_before_come_from_the_cache(default_assistant, 
 
 
 def test_lru_forgets_the_least_recently_used():
-    from qa.neural import LRU
+    from qa.lru import LRU
 
     lru = LRU(2)
     lru.put("a", 1)

@@ -265,3 +265,55 @@ def test_a_document_replaced_under_its_id_is_read_afresh(encoder):
     assert bot.ask("Who founded Zorblax?", threshold=0.0).answer.text == "Ada Quux"
     r.add_documents([make_document("firm", "Zorblax was founded by Bartholomew Plimmington in 2020.")])
     assert bot.ask("Who founded Zorblax?", threshold=0.0).answer.text == "Bartholomew Plimmington"
+
+
+def test_a_staged_read_scores_each_passage_once_and_finds_what_a_whole_read_finds(seed_retriever, monkeypatch):
+    """The combined reader asks for the top 1, then 2, then 5 passages of one pool: the rule
+    reader keeps each passage's candidates, and the result equals reading all 5 at once."""
+    from qa.assistant import Assistant
+    from qa.config import ReaderConfig
+
+    q = analyze("Who founded 01.AI?")
+    hits = seed_retriever.search(q.text, k=5)
+    whole = Assistant(seed_retriever, ReaderConfig(reader="rules")).reader.candidates(q, hits, 5)
+    reader = Assistant(seed_retriever, ReaderConfig(reader="rules")).reader
+    seen = []
+    scored = reader._hit_candidates
+    monkeypatch.setattr(reader, "_hit_candidates",
+                        lambda q, hit, state, top: seen.append(hit.rank) or scored(q, hit, state, top))
+    for n in (1, 2, 5):
+        staged = reader.candidates(q, hits, n)
+    assert sorted(seen) == sorted(h.rank for h in hits)  # each passage once
+    assert [(c.doc_id, c.span, round(c.score, 9)) for c in staged] == [
+        (c.doc_id, c.span, round(c.score, 9)) for c in whole]
+    assert len(reader.candidates(q, hits, 1)) < len(staged)  # the first passage alone, still
+    # Another pool (a follow-up's search, a changed corpus) is read afresh.
+    reader.candidates(q, hits[1:], 2)
+    assert len(seen) == len(hits) + 2
+    reader.clear_cache()
+    reader.candidates(q, hits, 1)
+    assert len(seen) == len(hits) + 3
+
+
+def test_the_dense_check_embeds_a_question_s_hypotheses_once(seed_assistant, monkeypatch):
+    """A staged read re-ranks the same top spans again: their hypotheses are embedded once.
+    A full sentence cache is emptied without losing the vectors the call needs."""
+    import qa.rules.dense_check as dense_check
+
+    reader = seed_assistant.reader
+    check = reader.dense
+    q = analyze("What does ThreatBook's XGPT model focus on?")
+    cands = reader.candidates(q, seed_assistant.retriever.search(q.text, k=5), 5)
+    texts = []
+    encode = check.encoder.encode
+    monkeypatch.setattr(check.encoder, "encode", lambda t, **kw: texts.append(list(t)) or encode(t, **kw))
+    check.clear_cache()
+    first = check.rerank(q, cands, 0.5, 4)
+    assert texts and texts[0]
+    again = check.rerank(q, cands, 0.5, 4)
+    assert len(texts) == 1  # nothing new to embed
+    assert [c.score for c in again] == [c.score for c in first]
+    monkeypatch.setattr(dense_check, "_CACHE_LIMIT", 0)
+    # The full cache is emptied; the vectors this call needs were taken out first.
+    assert [c.score for c in check.rerank(q, cands, 0.5, 4)] == [c.score for c in first]
+    assert len(texts) == 1 and not check._vecs

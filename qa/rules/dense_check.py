@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from qa.lru import LRU
 from qa.question import Question
 from qa.rules.patterns import hypothesis
 from qa.metrics import normalize_answer
 from qa.types import Document
 
 _CACHE_LIMIT = 20_000
+_HYPOTHESIS_CACHE = 1024
 
 
 class DenseCheck:
@@ -28,6 +30,13 @@ class DenseCheck:
         self.encoder = encoder
         self.documents = documents
         self._vecs: dict[tuple[str, int], np.ndarray] = {}
+        # Hypotheses embed the question, so they are only met again by the same question: a
+        # staged read's later stages, or a conversation answering an earlier turn again.
+        self._hyps = LRU(_HYPOTHESIS_CACHE)
+
+    def clear_cache(self) -> None:
+        """Forget the hypotheses (per question); the sentence vectors are the corpus's."""
+        self._hyps.clear()
 
     def rerank(self, q: Question, cands: Sequence, weight: float, top_n: int) -> list:
         text_of = {id(c): self.documents[c.doc_id].text[c.span.start : c.span.end] for c in cands}
@@ -42,17 +51,21 @@ class DenseCheck:
             return list(cands)
         keys = list(top)
         hyps = [hypothesis(q.text, text_of[id(top[k])]) for k in keys]
-        missing = list(dict.fromkeys(
-            (top[k].doc_id, top[k].sentence) for k in keys
-            if (top[k].doc_id, top[k].sentence.start) not in self._vecs
-        ))
-        vecs = self.encoder.encode(hyps + [self.documents[d].text[sp.start : sp.end] for d, sp in missing])
+        sent_of = [(top[k].doc_id, top[k].sentence) for k in keys]
+        sent_vecs = {(d, sp.start): self._vecs.get((d, sp.start)) for d, sp in sent_of}
+        missing = list(dict.fromkeys((d, sp) for d, sp in sent_of if sent_vecs[(d, sp.start)] is None))
+        hyp_vecs = {h: self._hyps.get(h) for h in hyps}
+        new_hyps = [h for h, v in hyp_vecs.items() if v is None]
+        texts = new_hyps + [self.documents[d].text[sp.start : sp.end] for d, sp in missing]
+        vecs = self.encoder.encode(texts) if texts else []
+        for h, v in zip(new_hyps, vecs):
+            hyp_vecs[h] = v
+            self._hyps.put(h, v)
         if len(self._vecs) > _CACHE_LIMIT:
-            self._vecs.clear()
-        for (d, sp), v in zip(missing, vecs[len(hyps) :]):
-            self._vecs[(d, sp.start)] = v
-        sims = np.array([float(vecs[i] @ self._vecs[(top[k].doc_id, top[k].sentence.start)])
-                         for i, k in enumerate(keys)])
+            self._vecs.clear()  # this call's vectors are held in sent_vecs
+        for (d, sp), v in zip(missing, vecs[len(new_hyps) :]):
+            sent_vecs[(d, sp.start)] = self._vecs[(d, sp.start)] = v
+        sims = np.array([float(hyp_vecs[h] @ sent_vecs[(d, sp.start)]) for h, (d, sp) in zip(hyps, sent_of)])
         factor = dict(zip(keys, 1 + weight * (sims - sims.mean())))
         out = []
         for c in cands:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from qa.answers import span_answer
 from qa.config import ReaderConfig
 from qa.corpus import CorpusView
 from qa.labels import Label
+from qa.lru import LRU
 from qa.question import Question, analyze
 from qa.rules.dense_check import DenseCheck
 from qa.rules.features import Features, confidence, rank_score, span_features, weighted_terms
@@ -31,6 +33,7 @@ from qa.types import Answer, Chunk, Explanation, Hit, Span
 
 _SENTENCE_CACHE = 200_000
 _CHUNK_CACHE = 20_000  # term sets of pool passages, keyed by their text (~400 chars each)
+_POOL_CACHE = 64  # questions whose passages' candidates are kept (a staged read, a conversation)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,18 @@ class Candidate:
     hit: Hit
     confidence: float = 0.0
     features: Features | None = None
+
+
+@dataclass
+class _PoolRead:
+    """What reading one question's pool has found so far: its statistics, then each passage's
+    candidates in order, and the sentences those passages took."""
+
+    stats: tuple
+    per_hit: list = dataclasses.field(default_factory=list)
+    seen: set = dataclasses.field(default_factory=set)
+    # The server answers in threads: two requests for the same question extend it in turn.
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
 class RuleReader:
@@ -66,6 +81,7 @@ class RuleReader:
         self._sentences: dict[tuple[str, int], Sentence] = {}
         self._chunks: dict[str, frozenset[str]] = {}
         self._meta: dict[tuple, frozenset[str]] = {}
+        self._pool_cache = LRU(_POOL_CACHE)
 
     def read(self, question: str | Question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]:
         """One answer per candidate span, best first (grouping happens in qa.answers). Reads the
@@ -82,33 +98,53 @@ class RuleReader:
                    passages: int | None = None) -> list[Candidate]:
         """Every scored candidate span, before merging (for inspection and tuning)."""
         q = question if isinstance(question, Question) else analyze(question)
-        pool = list(hits)  # the retrieved candidates: their statistics, not the corpus's
+        pool = tuple(hits)  # the retrieved candidates: their statistics, not the corpus's
         hits = pool[: passages or self.config.passages]
         if not hits or not q.terms:
             return []
-        w, c = self.weights, self.corpus
+        top_hit = max(h.score for h in hits) or 1.0
+        # A passage's candidates depend on the question, the pool (its term statistics, and
+        # the sentences earlier passages already took) and the top score; a staged read asks
+        # for the top 1, then 2, then 5 passages of the same pool, so each is scored once.
+        key = (q, tuple((h.chunk.doc_id, h.chunk.start, h.chunk.text, h.score) for h in pool), top_hit)
+        state = self._pool_cache.get(key)
+        if state is None:
+            state = _PoolRead(self._pool_stats(q, pool))
+            self._pool_cache.put(key, state)
+        with state.lock:
+            for hit in hits[len(state.per_hit):]:
+                state.per_hit.append(self._hit_candidates(q, hit, state, top_hit))
+            return [c for found in state.per_hit[: len(hits)] for c in found]
+
+    def clear_cache(self) -> None:
+        """Forget the passages read so far (benchmarks time every question cold)."""
+        self._pool_cache.clear()
+        if self.dense is not None:
+            self.dense.clear_cache()
+
+    def _pool_stats(self, q: Question, pool: Sequence[Hit]):
         stats = PoolStats.of(self._chunk_terms(h.chunk) for h in pool)
         # Titles and publishers of the pool's documents count as words the pool uses.
         meta = frozenset().union(*(self._meta_terms(d) for d in {h.chunk.doc_id for h in pool}))
-        qt = question_terms(q, stats.idf, stats.doc_fraction, meta, w)
-        top_hit = max(h.score for h in hits) or 1.0
+        return stats, question_terms(q, stats.idf, stats.doc_fraction, meta, self.weights)
+
+    def _hit_candidates(self, q: Question, hit: Hit, state: "_PoolRead", top_hit: float) -> tuple:
+        (stats, qt), w = state.stats, self.weights
+        doc_id = hit.chunk.doc_id
+        sents = self.corpus.annotations[doc_id].sentences
         out: list[Candidate] = []
-        seen: set[tuple[str, int]] = set()
-        for hit in hits:
-            doc_id = hit.chunk.doc_id
-            sents = c.annotations[doc_id].sentences
-            for i in self._sentences_in(hit.chunk):
-                if (doc_id, sents[i].start) in seen:
-                    continue
-                seen.add((doc_id, sents[i].start))
-                cur = self._sentence(doc_id, sents[i])
-                near = [self._sentence(doc_id, sents[j]).terms if 0 <= j < len(sents) else frozenset()
-                        for j in (i - 1, i + 1)]
-                rel = sentence_relevance(q, qt, cur.terms, near[0], near[1], self._meta_terms(doc_id),
-                                         hit.score, top_hit, w)
-                if rel is not None:
-                    out += self._spans(q, cur, rel, hit, qt.doubt, stats)
-        return out
+        for i in self._sentences_in(hit.chunk):
+            if (doc_id, sents[i].start) in state.seen:
+                continue
+            state.seen.add((doc_id, sents[i].start))
+            cur = self._sentence(doc_id, sents[i])
+            near = [self._sentence(doc_id, sents[j]).terms if 0 <= j < len(sents) else frozenset()
+                    for j in (i - 1, i + 1)]
+            rel = sentence_relevance(q, qt, cur.terms, near[0], near[1], self._meta_terms(doc_id),
+                                     hit.score, top_hit, w)
+            if rel is not None:
+                out += self._spans(q, cur, rel, hit, qt.doubt, stats)
+        return tuple(out)
 
     def _spans(self, q: Question, s: Sentence, rel, hit: Hit, doubt: float,
                stats: PoolStats) -> list[Candidate]:
