@@ -52,6 +52,13 @@ def _corpus_opt(f):
     )(f)
 
 
+def _int8_opt(f):
+    return click.option(
+        "--int8", is_flag=True,
+        help="Run the span model in int8: about 1.7x faster, slightly less accurate (eval/README.md).",
+    )(f)
+
+
 def _index_opt(f):
     return click.option(
         "--index",
@@ -158,8 +165,7 @@ def _print_reply(assistant, reply, explain: bool = False) -> None:
 @click.option("--reader-model", default=None,
               help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
 @click.option("--explain", is_flag=True, help="Show why the answer won: features and weighted terms.")
-@click.option("--int8", is_flag=True, help="Run the span model in int8: about 3x faster, slightly less accurate "
-              "(eval/README.md).")
+@_int8_opt
 @_corpus_opt
 @_index_opt
 @_backend_opts
@@ -223,8 +229,7 @@ def chat(corpus, index_dir) -> None:
 @click.option("--fusion", type=click.Choice(FUSIONS), default=None, help="Only this fusion.")
 @click.option("--reader-model", multiple=True, help="Also compare a transformers QA model.")
 @click.option("--threshold", type=float, default=None, help="Abstention threshold.")
-@click.option("--int8", is_flag=True, help="Run the span model in int8: about 3x faster, slightly less accurate "
-              "(eval/README.md).")
+@_int8_opt
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Write the JSON summary here.")
 @click.option("--report", type=click.Path(path_type=Path), default=None,
@@ -288,8 +293,7 @@ def eval_(questions, squad, corpus, mode, fusion, reader_model, threshold, int8,
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--reader", type=click.Choice(READERS), default="combined", show_default=True)
-@click.option("--int8", is_flag=True, help="Run the span model in int8: about 3x faster, slightly less accurate "
-              "(eval/README.md).")
+@_int8_opt
 @click.option("--reader-model", default=None,
               help="Another span model: a transformers QA model (name or folder) or a qa train-reader folder.")
 @_corpus_opt

@@ -150,7 +150,7 @@ class ReaderConfig:
         max_tokens: longest model window in tokens; longer passages are read in overlapping
             windows.
         quantize: run the span model in int8: the shipped model on ONNX Runtime (per-channel
-            dynamic quantisation, about 3x faster on 2 cores), other models with torch's
+            dynamic quantisation, about 1.7x faster on 2 cores), other models with torch's
             dynamic quantisation. Off by default: it costs some quality (eval/README.md).
         passages: how many retrieved passages the reader looks at.
         stages: the combined reader reads this many passages first, then more, stage by stage

@@ -166,11 +166,21 @@ def test_int8_reader_runs_a_quantised_graph_and_finds_the_same_spans(seed_retrie
     import numpy as np
 
     from qa.config import ReaderConfig
+    import onnx
+
     from qa.neural import ModelReader
+    from qa.onnx_models import INT8_FORM, fp32_nodes
 
     fp32 = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
     int8 = ModelReader(seed_retriever.documents, ReaderConfig(quantize=True), annotations=seed_retriever.annotations)
-    assert "-int8-" in int8._onnx.path.name and int8._onnx.path.parent == fp32._onnx.path.parent
+    assert f"-{INT8_FORM}-" in int8._onnx.path.name and int8._onnx.path.parent == fp32._onnx.path.parent
+    # The feed-forward down-projections of layers 0-3 stay in fp32, the rest is int8.
+    ops = {n.name: n.op_type for n in onnx.load(str(int8._onnx.path)).graph.node}
+    kept = [f"/m/bert/encoder/layer.{i}/output/dense/MatMul" for i in range(4)]
+    assert fp32_nodes(fp32._onnx.path) == kept and all(ops[n] == "MatMul" for n in kept)
+    assert ops["/m/bert/encoder/layer.4/output/dense/MatMul_quant"] == "MatMulInteger"
+    # Every other fp32 product is of two activations (attention), which has no weights to quantise.
+    assert all(n in kept or "/attention/self/MatMul" in n for n, t in ops.items() if t == "MatMul")
     assert int8._onnx.path.stat().st_size < 0.4 * fp32._onnx.path.stat().st_size
     again = ModelReader(seed_retriever.documents, ReaderConfig(quantize=True), annotations=seed_retriever.annotations)
     assert again._onnx.path == int8._onnx.path
