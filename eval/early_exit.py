@@ -3,13 +3,13 @@
     python eval/early_exit.py              # figures only
     python eval/early_exit.py --write      # also store the choice in qa/reader_model/reader.json
 
-The combined reader reads in stages (``ReaderConfig.stages``, 1 then 2 passages), then all
+The combined reader reads in stages (``ReaderConfig.stages``, 1, 2 then 3 passages), then all
 ``passages`` (5): after each stage it stops when its best candidate's confidence reaches that
 stage's exit point. The span model's time grows with every passage, and the passages of an
 earlier stage are not read again (their model output is cached), so a question settled by its
 top passage costs about a fifth of a full read.
 
-Every question is answered from the top 1, 2 and 5 passages (the assistant as shipped,
+Every question is answered from the top 1, 2, 3 and 5 passages (the assistant as shipped,
 abstention aside; earlier turns at the shipped threshold). Answers are then put together as
 the cascade would give them and scored at the shipped threshold. The exit points are chosen
 from the last stage back: for each stage, the lowest point at which, with the later stages at

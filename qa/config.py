@@ -154,7 +154,7 @@ class ReaderConfig:
             dynamic quantisation. Off by default: it costs some quality (eval/README.md).
         passages: how many retrieved passages the reader looks at.
         stages: the combined reader reads this many passages first, then more, stage by stage
-            (1, then 2, then all ``passages``), and stops after a stage whose best answer is
+            (1, then 2, then 3, then all ``passages``), and stops after a stage whose best answer is
             confident enough (the exit points in the model's reader.json, ``stages.exit``);
             ``()`` always reads all ``passages`` at once.
         max_answer_chars: longest span the reader may return.
@@ -169,7 +169,7 @@ class ReaderConfig:
     model: str | None = None
     abstain_threshold: float | None = None
     passages: int = 5
-    stages: tuple[int, ...] = (1, 2)
+    stages: tuple[int, ...] = (1, 2, 3)
     max_tokens: int = 384
     quantize: bool = False
     max_answer_chars: int = 120

@@ -90,12 +90,12 @@ def test_agreement_raises_the_combined_score():
 
 
 def test_staged_reading_stops_early_only_when_confident(default_assistant):
-    """The combined reader reads the top passage, then the top 2, then all 5, stopping at the
-    first stage whose best answer reaches that stage's exit point."""
+    """The combined reader reads the top passage, then the top 2, then 3, then all 5, stopping
+    at the first stage whose best answer reaches that stage's exit point."""
     from qa.combined import CombinedReader
 
     reader = default_assistant.reader
-    assert list(reader.stages) == [1, 2] and all(0 < t < 1 for t in reader.stages.values())
+    assert list(reader.stages) == [1, 2, 3] and all(0 < t < 1 for t in reader.stages.values())
     q = "Who founded 01.AI?"
     pool = default_assistant.retriever.search(q, k=50)
     staged, full = reader.read(q, pool), reader._read(q, pool, 5)
@@ -105,7 +105,7 @@ def test_staged_reading_stops_early_only_when_confident(default_assistant):
         (a.doc_id, a.span.start) for a in reader._read(q, pool, 1)}
     assert staged[0].text == full[0].text
     # Exit points no answer reaches read on to all 5 passages.
-    never = CombinedReader(reader.model_reader, reader.rule_reader, reader.combination, {1: 2.0, 2: 2.0})
+    never = CombinedReader(reader.model_reader, reader.rule_reader, reader.combination, {1: 2.0, 2: 2.0, 3: 2.0})
     assert [(a.text, round(a.score, 6)) for a in never.read(q, pool)] == [(a.text, round(a.score, 6)) for a in full]
 
 

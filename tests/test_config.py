@@ -47,5 +47,5 @@ def test_stages_must_be_increasing_passage_counts(bad):
 
 
 def test_stages_survive_the_json_round_trip():
-    assert ReaderConfig().stages == (1, 2) and ReaderConfig(stages=[2]).stages == (2,)
+    assert ReaderConfig().stages == (1, 2, 3) and ReaderConfig(stages=[2]).stages == (2,)
     assert from_json(ReaderConfig, to_json(ReaderConfig(stages=(1, 3)))).stages == (1, 3)
