@@ -46,11 +46,11 @@ class Recorder(CombinedReader):
         super().__init__(inner.model_reader, inner.rule_reader, inner.combination)
         self.last: list = []
 
-    def read(self, question, hits):
-        model = group_answers(self.model_reader.read(question, hits))
-        rules = group_answers(self.rule_reader.read(question, hits))
+    def read(self, question, hits, passages=None):
+        model = group_answers(self.model_reader.read(question, hits, passages))
+        rules = group_answers(self.rule_reader.read(question, hits, passages))
         self.last = candidates(model, rules)
-        return super().read(question, hits)
+        return super().read(question, hits, passages)
 
 
 def record(docs, questions) -> list[dict]:

@@ -18,6 +18,10 @@ from qa.metrics import f1
 from qa.types import Answer, Explanation, Hit
 
 AGREE_F1 = 0.5
+# A model answer agrees only if the model gives it at least this confidence: an answer it
+# rates at 0.3% (third of three, from a passage it reads as off the point) is not a second
+# opinion, yet it used to add the whole agreement weight to the rule reader's span.
+AGREE_MIN_MODEL = 0.05
 TOP = 3
 FEATURES = ("model", "rules", "agree", "model_top", "rules_top")
 
@@ -61,8 +65,9 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
     out: list[tuple[Answer, dict]] = []
     used_rules: set[int] = set()
     for j, m in enumerate(model_answers[:TOP]):
-        match = next((i for i, r in enumerate(rule_answers[:TOP])
-                      if i not in used_rules and f1(m.text, r.text) >= AGREE_F1), None)
+        match = None if m.score < AGREE_MIN_MODEL else next(
+            (i for i, r in enumerate(rule_answers[:TOP]) if i not in used_rules and f1(m.text, r.text) >= AGREE_F1),
+            None)
         top = {"model_top": float(j == 0), "rules_top": float(match == 0)}
         if match is None:
             out.append((m, {"model": m.score, "rules": 0.0, "agree": 0.0, **top}))

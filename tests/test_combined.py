@@ -64,6 +64,20 @@ def test_candidates_match_readers_by_f1_and_keep_the_rule_span():
     assert out["Beijing"] == {"model": 0.0, "rules": 0.3, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
 
 
+def test_a_model_answer_the_model_barely_believes_is_no_agreement():
+    """"Where was that?" rewritten to "Where LLMs Robin Li said released China?": from 2 passages
+    the model's third answer "Baidu" (0.003) matched the rules' "CEO of Baidu" and lent it the
+    whole agreement weight, so it beat the model's "industry event in Beijing"."""
+    from qa.combined import AGREE_MIN_MODEL
+
+    rules = [_answer("CEO of Baidu", 0.8)]
+    weak = {a.text: f for a, f in candidates([_answer("Beijing", 0.48), _answer("Baidu", 0.003)], rules)}
+    assert weak["CEO of Baidu"]["agree"] == 0.0 and weak["Baidu"] == {
+        "model": 0.003, "rules": 0.0, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
+    meant = {a.text: f for a, f in candidates([_answer("Baidu", AGREE_MIN_MODEL)], rules)}
+    assert meant["CEO of Baidu"]["agree"] == 1.0 and "Baidu" not in meant
+
+
 def test_a_readers_first_answer_is_marked_even_when_its_confidence_is_lower():
     # the rule reader ranks by its own score: its first answer may carry less confidence
     rules = [_answer("360 Security Technology", 0.8), _answer("iFlytek", 1.0)]
@@ -155,3 +169,22 @@ def test_exit_points_are_the_lowest_that_cost_no_calibration_half_anything():
     assert mod.figures(data, ids, {2: 0.3})["noans"] == 0.0
     assert mod.figures(data, ids, {1: 0.5, 2: 0.4}) == {"hasans": 1.0, "noans": 1.0, "passages": 3.0}
     assert mod.choose({"one": data}, stages=(1, 2)) == {1: 0.4, 2: 0.4}
+
+
+def test_fit_combination_records_the_candidates_the_assistant_scores(default_assistant):
+    """eval/fit_combination.py wraps the shipped combined reader to record each question's
+    candidates; it must read as the assistant asks (passages included) and score the same."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("fit_combination", ROOT / "eval" / "fit_combination.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rec = mod.Recorder(default_assistant.reader)
+    q = "Who founded 01.AI?"
+    hits = default_assistant.retriever.search(q, k=5)
+    got = rec.read(q, hits, 2)
+    assert rec.last and got[0].text == default_assistant.reader._read(q, hits, 2)[0].text
+    best = max(rec.last, key=lambda c: rec.combination.probability(c[1]))
+    assert best[0].text == got[0].text and rec.combination.probability(best[1]) == pytest.approx(got[0].score)
