@@ -12,6 +12,7 @@ the 0.99 the project requires, so it is not used.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -43,8 +44,8 @@ def cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"qa-cache-{os.getuid()}"
 
 
-def _fingerprint(*files: Path) -> str:
-    h = hashlib.sha256(f"v{_EXPORT_VERSION}".encode())
+def _fingerprint(*files: Path, extra: str = "") -> str:
+    h = hashlib.sha256(f"v{_EXPORT_VERSION}{extra}".encode())
     for f in files:
         st = f.stat()
         h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -217,7 +218,11 @@ def fp32_nodes(graph: Path) -> list[str]:
 def reader_graph(model_dir: Path, base_weights: Path) -> Path:
     """Where the ONNX graph of a shipped reader is cached, named by its weights' stamp."""
     # The shipped model takes its word embeddings from the packaged encoder's weights.
-    stamp = _fingerprint(model_dir / "model.safetensors", model_dir / "reader.json", base_weights)
+    # Of reader.json only what shapes the graph counts: a recalibration (confidence weights,
+    # exit points) must not cost an export (5 s, 1.4 GB of torch) on the next load.
+    info = json.loads((model_dir / "reader.json").read_text())
+    shape = json.dumps({k: info.get(k) for k in ("format_version", "base", "config")}, sort_keys=True)
+    stamp = _fingerprint(model_dir / "model.safetensors", base_weights, extra=shape)
     return cache_dir() / "readers" / f"{model_dir.name}-{stamp}.onnx"
 
 

@@ -123,6 +123,36 @@ def test_cached_reader_graph_loads_without_the_torch_model(seed_retriever, monke
     assert isinstance(again.tokenizer, span_model.PairTokenizer)
 
 
+def test_the_cached_graph_outlives_a_recalibration_but_not_new_weights(tmp_path):
+    """A new exit point or confidence weight in reader.json keeps the cached graph (no export
+    on the next load); other weights or another architecture get a graph of their own."""
+    import json
+    import os
+    import shutil
+
+    from qa.onnx_models import reader_graph
+    from qa.span_model import SHIPPED_MODEL_DIR, base_model_dir
+
+    model = tmp_path / "reader_model"
+    shutil.copytree(SHIPPED_MODEL_DIR, model)
+    base = base_model_dir() / "model.safetensors"
+    first = reader_graph(model, base)
+    info = json.loads((model / "reader.json").read_text())
+    info["stages"] = {"exit": {"1": 0.9}}
+    info["confidence"]["bias"] = -1.0
+    (model / "reader.json").write_text(json.dumps(info))
+    assert reader_graph(model, base) == first
+    info["config"]["num_hidden_layers"] = 4
+    (model / "reader.json").write_text(json.dumps(info))
+    assert reader_graph(model, base) != first
+    info["config"]["num_hidden_layers"] = 6
+    (model / "reader.json").write_text(json.dumps(info))
+    assert reader_graph(model, base) == first
+    weights = model / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert reader_graph(model, base) != first
+
+
 def test_guesses_of_passages_read_before_come_from_the_cache(default_assistant, monkeypatch):
     """Reading on from 2 to 5 passages runs the model on the 3 new ones only, and gives what one
     read of all 5 gives."""
