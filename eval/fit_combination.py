@@ -135,7 +135,11 @@ def main() -> None:
         cells = [pick([r for r in rows if r["calib"] == half], c, c.threshold)
                  for rows in sets.values() for half in (True, False)]
         print(f"| {label} | {c.threshold:.2f} | " + " | ".join(f"{h:.3f} / {n:.3f}" for h, n in cells) + " |")
-    if args.write:
+    before = closeness(sets, shipped, shipped.threshold, True)
+    if args.write and closeness(sets, comb, comb.threshold, True) <= before:
+        print(f"not written: the refit is no closer to the targets on the calibration halves than the "
+              f"shipped weights ({closeness(sets, comb, comb.threshold, True):.3f} against {before:.3f})")
+    elif args.write:
         fitted = dataclasses.asdict(comb)
         fitted["fitted_on"] = "calibration halves of eval/questions.jsonl and squad2-dev-3articles (eval/fit_combination.py)"
         fitted["threshold_fitted_on_held_out_articles"] = meta["combination"].get(
