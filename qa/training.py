@@ -27,6 +27,9 @@ import numpy as np
 
 from qa.errors import InputError
 from qa.span_model import Window, best_span, new_model, pad_batch, save_model, tokenizer_for, windows
+from qa.training_groups import hard_negatives, scored_positions, shared_loss
+
+__all__ = ["TrainConfig", "TrainExample", "hard_negatives", "load_examples", "split_dev", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,9 @@ class TrainConfig:
     init: str | None = None  # a saved reader model to continue from (default: a new head)
     device: str = "auto"  # "cpu", "cuda" or "auto" (a GPU when torch sees one): same command, either machine
     negatives: int = 0  # per question, this many other paragraphs of its article, labelled "no answer"
+    # Weight of the shared softmax over all windows of a question (qa.training_groups); with it,
+    # a batch holds batch_size questions (their own and near-miss windows), not windows.
+    shared_norm: float = 0.0
     # Curve only: also score each dev question read beside this many near-miss paragraphs, as
     # retrieval hands them over (eval/reader_dev.py uses 2). Off by default: it triples the
     # cost of each curve point, which matters on a CPU.
@@ -111,46 +117,15 @@ def label_windows(tokenizer, ex: TrainExample, max_length: int, stride: int) -> 
     return out
 
 
-_WORD = re.compile(r"[a-z0-9]{3,}")
-
-
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
-
-
-def hard_negatives(examples: Sequence[TrainExample], n: int) -> dict[str, list[str]]:
-    """Per question id, the ``n`` other paragraphs of its article that share most of its words.
-
-    In use the reader sees several retrieved passages, most without the answer, and must score
-    them below the right one; SQuAD pairs each question with its own paragraph only. These
-    near misses teach that, from the training file alone (no other data).
-    """
-    if n <= 0:
-        return {}
-    by_article: dict[str, list[str]] = {}
-    for ex in examples:
-        paras = by_article.setdefault(ex.article, [])
-        if ex.context not in paras:
-            paras.append(ex.context)
-    vocab = {c: _words(c) for paras in by_article.values() for c in paras}
-    out = {}
-    for ex in examples:
-        q = _words(ex.question)
-        others = [c for c in by_article[ex.article] if c != ex.context]
-        others.sort(key=lambda c: -len(q & vocab[c]))  # stable: ties keep article order
-        out[ex.qid] = others[:n]
-    return out
-
-
-def batches(items: list, batch_size: int, seed: int) -> Iterator[list]:
-    """Shuffled batches of similar length (less padding), in an order fixed by ``seed``."""
+def batches(items: list, batch_size: int, seed: int, size=lambda item: len(item[0].input_ids)) -> Iterator[list]:
+    """Shuffled batches of similar ``size`` (less padding), in an order fixed by ``seed``."""
     rng = random.Random(seed)
     order = list(range(len(items)))
     rng.shuffle(order)
     mega = batch_size * 50
     out = []
     for i in range(0, len(order), mega):
-        group = sorted(order[i : i + mega], key=lambda j: len(items[j][0].input_ids))
+        group = sorted(order[i : i + mega], key=lambda j: size(items[j]))
         out += [group[k : k + batch_size] for k in range(0, len(group), batch_size)]
     rng.shuffle(out)
     for b in out:
@@ -278,13 +253,36 @@ def _training_data(data, cfg: TrainConfig, tok) -> tuple[list, list[TrainExample
     if cfg.limit:  # a smoke run has too few articles to hold any out
         train_ex, pool = examples, examples
     dev = sorted(pool, key=lambda e: zlib.crc32(e.qid.encode()))[: cfg.dev_questions]
-    items = [w for ex in train_ex for w in label_windows(tok, ex, cfg.max_length, cfg.stride)]
     negatives = hard_negatives(train_ex, cfg.negatives)
-    for ex in train_ex:
-        for para in negatives.get(ex.qid, []):
-            items += label_windows(tok, dataclasses.replace(ex, context=para, answer=None),
-                                   cfg.max_length, cfg.stride)
-    return items, train_ex, dev, pool
+    own = [label_windows(tok, ex, cfg.max_length, cfg.stride) for ex in train_ex]
+    near = [[w for para in negatives.get(ex.qid, [])
+             for w in label_windows(tok, dataclasses.replace(ex, context=para, answer=None),
+                                    cfg.max_length, cfg.stride)] for ex in train_ex]
+    if cfg.shared_norm > 0:  # a question's windows stay together: the shared softmax spans them
+        groups = [(o + n, ex.answer is not None) for o, n, ex in zip(own, near, train_ex)]
+        return groups, train_ex, dev, pool
+    return [w for ws in own + near for w in ws], train_ex, dev, pool
+
+
+def _batch_loss(model, batch: list, device: str, cfg: TrainConfig):
+    """Each window's own start/end loss, plus the shared softmax of each question's windows
+    when ``cfg.shared_norm`` is on (then ``batch`` holds questions: windows and answerable)."""
+    import torch
+
+    flat, groups = batch, []
+    if cfg.shared_norm > 0:
+        flat = []
+        for group, answerable in batch:
+            groups.append((len(flat), len(group), answerable))
+            flat += group
+    ws = [w for w, _, _ in flat]
+    enc = {k: torch.from_numpy(v).to(device) for k, v in pad_batch(ws).items()}
+    res = model(**enc, start_positions=torch.tensor([s for _, s, _ in flat], device=device),
+                end_positions=torch.tensor([e for _, _, e in flat], device=device))
+    if not groups:
+        return res.loss
+    mask = torch.from_numpy(scored_positions(ws)).to(device)
+    return res.loss + cfg.shared_norm * shared_loss(res.start_logits, res.end_logits, mask, groups, flat)
 
 
 def _optimizer(model, cfg: TrainConfig, total: int):
@@ -331,6 +329,8 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     device = resolve_device(cfg.device)
     tok = tokenizer_for()
     items, train_ex, dev, pool = _training_data(data, cfg, tok)
+    # Questions with their near misses are batched by their longest window (shared softmax)
+    size = (lambda g: max(len(w.input_ids) for w, _, _ in g[0])) if cfg.shared_norm > 0 else (lambda w: len(w[0].input_ids))
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
     model = _initial_model(cfg).to(device)
@@ -346,19 +346,17 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     t0 = time.perf_counter()
     epoch, skip = divmod(step, steps_per_epoch)
     while step < total:
-        for b_i, batch in enumerate(batches(items, cfg.batch_size, cfg.seed + epoch)):
+        for b_i, batch in enumerate(batches(items, cfg.batch_size, cfg.seed + epoch, size)):
             if b_i < skip:
                 continue
-            enc = {k: torch.from_numpy(v).to(device) for k, v in pad_batch([w for w, _, _ in batch]).items()}
-            res = model(**enc, start_positions=torch.tensor([s for _, s, _ in batch], device=device),
-                        end_positions=torch.tensor([e for _, _, e in batch], device=device))
-            res.loss.backward()
+            loss = _batch_loss(model, batch, device, cfg)
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
             step += 1
-            losses.append(float(res.loss.detach()))
+            losses.append(float(loss.detach()))
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
             if step % cfg.checkpoint_every == 0 or step == total:
