@@ -27,6 +27,7 @@ import numpy as np
 
 from qa.errors import InputError
 from qa.span_model import Window, best_span, new_model, pad_batch, save_model, tokenizer_for, windows
+from qa.checkpoints import load_checkpoint, save_checkpoint
 from qa.training_groups import hard_negatives, scored_positions, shared_loss
 
 __all__ = ["TrainConfig", "TrainExample", "hard_negatives", "load_examples", "split_dev", "train"]
@@ -75,6 +76,16 @@ class TrainConfig:
     # retrieval hands them over (eval/reader_dev.py uses 2). Off by default: it triples the
     # cost of each curve point, which matters on a CPU.
     distractors: int = 0
+
+    def __post_init__(self) -> None:
+        bad = [f"{name} must be {rule}, got {getattr(self, name)!r}" for name, ok, rule in (
+            ("epochs", self.epochs > 0, "above 0"), ("lr", self.lr > 0, "above 0"),
+            ("batch_size", self.batch_size >= 1, "at least 1"), ("max_length", 32 <= self.max_length <= 512, "32 to 512"),
+            ("stride", 0 <= self.stride < self.max_length // 2, "0 or more and below half of max_length"),
+            ("negatives", self.negatives >= 0, "0 or more"), ("shared_norm", self.shared_norm >= 0, "0 or more"),
+            ("max_steps", self.max_steps is None or self.max_steps >= 1, "at least 1")) if not ok]
+        if bad:
+            raise InputError("bad training setting: " + "; ".join(bad))
 
 
 def load_examples(path: str | Path) -> list[TrainExample]:
@@ -202,47 +213,6 @@ def _log_point(out: Path, model, tok, dev, cfg: TrainConfig, row: dict, pool=())
     save_model(model, out / "model", {"train": asdict(cfg), "step": row["step"], "dev": row})
 
 
-def _save_checkpoint(out: Path, model, opt, sched, step: int, cfg: TrainConfig) -> None:
-    """Model and optimizer state as safetensors plus JSON: no pickle, written atomically."""
-    from safetensors.torch import save_file
-
-    ck = out / "checkpoint"
-    ck.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    state = opt.state_dict()
-    for idx, st in state["state"].items():
-        for name, val in st.items():
-            val = val.detach().cpu()
-            tensors[f"opt/{idx}/{name}"] = val.reshape(-1).contiguous() if val.dim() == 0 else val.contiguous()
-    save_file(tensors, str(ck / "state.safetensors.tmp"))
-    (ck / "state.safetensors.tmp").replace(ck / "state.safetensors")
-    meta = {"step": step, "config": asdict(cfg), "param_groups": state["param_groups"],
-            "scheduler": sched.state_dict()}
-    (ck / "meta.json.tmp").write_text(json.dumps(meta, default=str))
-    (ck / "meta.json.tmp").replace(ck / "meta.json")
-
-
-def _load_checkpoint(out: Path, model, opt, sched) -> int:
-    from safetensors.torch import load_file
-
-    ck = out / "checkpoint"
-    if not (ck / "meta.json").is_file():
-        return 0
-    meta = json.loads((ck / "meta.json").read_text())
-    # On the model's device: a run checkpointed on a GPU resumes on a CPU and the other way round.
-    tensors = load_file(str(ck / "state.safetensors"), device=str(next(model.parameters()).device))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
-    state: dict = {"state": {}, "param_groups": meta["param_groups"]}
-    for k, v in tensors.items():
-        if k.startswith("opt/"):
-            _, idx, name = k.split("/")
-            state["state"].setdefault(int(idx), {})[name] = v.reshape(()).cpu() if name == "step" else v
-    opt.load_state_dict(state)
-    sched.load_state_dict(meta["scheduler"])
-    log.info("resumed from step %d", meta["step"])
-    return int(meta["step"])
-
-
 def _training_data(data, cfg: TrainConfig, tok) -> tuple[list, list[TrainExample], list[TrainExample], list]:
     """Labelled windows of the training articles, the training examples, the dev questions, and
     every dev-article question (the paragraphs that distractors are drawn from)."""
@@ -336,7 +306,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     model = _initial_model(cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = _optimizer(model, cfg, total)
-    step = _load_checkpoint(out, model, opt, sched)
+    step = load_checkpoint(out, model, opt, sched)
     log.info("%d training windows from %d questions, %d dev questions, %d steps on %s",
              len(items), len(train_ex), len(dev), total, device)
     model.train()
@@ -360,7 +330,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
             if step % cfg.checkpoint_every == 0 or step == total:
-                _save_checkpoint(out, model, opt, sched, step, cfg)
+                save_checkpoint(out, model, opt, sched, step, asdict(cfg))
             if step % cfg.eval_every == 0 or step == total:
                 row = {"step": step, "epoch": round(step / steps_per_epoch, 3),
                        "examples": step * cfg.batch_size, "loss": float(np.mean(losses[-cfg.eval_every:])),

@@ -184,3 +184,28 @@ def test_calibration_writes_a_head_and_weights_the_reader_loads(tmp_path, seed_r
     assert reader.default_threshold == figures["threshold"]
     q = "Who founded 01.AI?"
     assert reader.read(q, seed_retriever.search(q, k=5))
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"epochs": -1}, "epochs must be above 0"),
+    ({"lr": 0}, "lr must be above 0"),
+    ({"batch_size": 0}, "batch_size must be at least 1"),
+    ({"max_length": 8}, "max_length must be 32 to 512"),
+    ({"stride": 200}, "stride must be 0 or more and below half"),
+    ({"shared_norm": -1.0}, "shared_norm must be 0 or more"),
+    ({"negatives": -2, "max_steps": 0}, "negatives must be 0 or more, got -2; max_steps must be at least 1, got 0"),
+])
+def test_bad_settings_are_refused_before_any_work(setting, message):
+    with pytest.raises(InputError, match=message):
+        TrainConfig(**setting)
+
+
+def test_the_cli_says_what_setting_is_wrong(tiny_file, tmp_path):
+    from click.testing import CliRunner
+
+    from qa.cli import main
+
+    res = CliRunner().invoke(main, ["train-reader", "--data", str(tiny_file), "--out", str(tmp_path / "r"),
+                                    "--epochs", "-1"])
+    assert res.exit_code != 0 and "epochs must be above 0" in res.output
+    assert not (tmp_path / "r" / "checkpoint").exists()
