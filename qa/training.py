@@ -128,15 +128,21 @@ def label_windows(tokenizer, ex: TrainExample, max_length: int, stride: int) -> 
     return out
 
 
-def batches(items: list, batch_size: int, seed: int, size=lambda item: len(item[0].input_ids)) -> Iterator[list]:
-    """Shuffled batches of similar ``size`` (less padding), in an order fixed by ``seed``."""
+def _tokens(item) -> int:
+    """A labelled window's length, or a question group's longest window (shared softmax)."""
+    first = item[0]
+    return max(len(w.input_ids) for w, _, _ in first) if isinstance(first, list) else len(first.input_ids)
+
+
+def batches(items: list, batch_size: int, seed: int) -> Iterator[list]:
+    """Shuffled batches of similar length (less padding), in an order fixed by ``seed``."""
     rng = random.Random(seed)
     order = list(range(len(items)))
     rng.shuffle(order)
     mega = batch_size * 50
     out = []
     for i in range(0, len(order), mega):
-        group = sorted(order[i : i + mega], key=lambda j: size(items[j]))
+        group = sorted(order[i : i + mega], key=lambda j: _tokens(items[j]))
         out += [group[k : k + batch_size] for k in range(0, len(group), batch_size)]
     rng.shuffle(out)
     for b in out:
@@ -299,8 +305,6 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     device = resolve_device(cfg.device)
     tok = tokenizer_for()
     items, train_ex, dev, pool = _training_data(data, cfg, tok)
-    # Questions with their near misses are batched by their longest window (shared softmax)
-    size = (lambda g: max(len(w.input_ids) for w, _, _ in g[0])) if cfg.shared_norm > 0 else (lambda w: len(w[0].input_ids))
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
     model = _initial_model(cfg).to(device)
@@ -316,7 +320,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     t0 = time.perf_counter()
     epoch, skip = divmod(step, steps_per_epoch)
     while step < total:
-        for b_i, batch in enumerate(batches(items, cfg.batch_size, cfg.seed + epoch, size)):
+        for b_i, batch in enumerate(batches(items, cfg.batch_size, cfg.seed + epoch)):
             if b_i < skip:
                 continue
             loss = _batch_loss(model, batch, device, cfg)
