@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.neural import FEATURES, Confidence, ModelReader
-from qa.span_model import update_info
+from qa.span_model import read_info, update_info
 from qa.training import TrainExample
 
 log = logging.getLogger(__name__)
@@ -138,12 +138,10 @@ def fit(rows: Sequence[dict], features: Sequence[str] = FEATURES) -> tuple[Confi
 
 
 def fit_verifier(reader: ModelReader, retriever, examples: Sequence[TrainExample],
-                 k: int = 5) -> tuple[dict, dict]:
-    """The answerability head: logistic regression on the [CLS] vector of each retrieved
-    window, predicting whether that window holds the question's answer (as the reader meets
-    windows in an open corpus), its regularisation chosen by 5-fold cross-validated ROC AUC."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_score
+                 k: int = 5, trained: dict | None = None) -> tuple[dict, dict]:
+    """The answerability head: on the [CLS] vector of each retrieved window, whether that
+    window holds the question's answer (as the reader meets windows in an open corpus); see
+    :func:`choose_head`."""
     from tqdm import tqdm
 
     xs, ys, groups = [], [], []
@@ -158,16 +156,37 @@ def fit_verifier(reader: ModelReader, retriever, examples: Sequence[TrainExample
             xs.append(vec)
             ys.append(holds)
             groups.append(qi)
-    x, y = np.stack(xs), np.array(ys)
-    folds = GroupKFold(n_splits=5)  # a question's windows stay in one fold
+    return choose_head(np.stack(xs), np.array(ys), groups, trained)
+
+
+def choose_head(x: np.ndarray, y: np.ndarray, groups: Sequence[int], trained: dict | None = None) -> tuple[dict, dict]:
+    """Logistic regression of ``y`` on ``x``, its regularisation chosen by 5-fold cross-validated
+    ROC AUC (a question's windows in one fold). A head trained with the model (``trained``,
+    from ``qa train-reader --answerability``) is kept instead when it ranks the same windows at
+    least as well as the refit does on held-out folds."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from qa.metrics import roc_auc
+
+    folds = GroupKFold(n_splits=5)
     scores = {c: float(np.mean(cross_val_score(LogisticRegression(C=c, max_iter=2000), x, y,
                                                groups=groups, cv=folds, scoring="roc_auc")))
               for c in (0.01, 0.1, 1.0)}
     best_c = max(scores, key=scores.get)
+    figures = {"verifier_cv_auc": scores[best_c], "verifier_c": best_c, "verifier_windows": len(y),
+               "verifier_positive_share": float(y.mean())}
+    if trained is not None:
+        w, b = np.asarray(trained["weights"], dtype=np.float64), float(trained["bias"])
+        figures["verifier_trained_auc"] = roc_auc(list(x @ w + b), list(y))
+        if figures["verifier_trained_auc"] >= scores[best_c]:
+            figures["verifier_kept"] = "trained"
+            return {"weights": [float(v) for v in w], "bias": b,
+                    "fitted_on": trained.get("fitted_on", "training")}, figures
     head = LogisticRegression(C=best_c, max_iter=2000).fit(x, y)
-    return ({"weights": [float(w) for w in head.coef_[0]], "bias": float(head.intercept_[0])},
-            {"verifier_cv_auc": scores[best_c], "verifier_c": best_c, "verifier_windows": len(y),
-             "verifier_positive_share": float(y.mean())})
+    figures["verifier_kept"] = "refit"
+    return ({"weights": [float(w) for w in head.coef_[0]], "bias": float(head.intercept_[0]),
+             "fitted_on": "calibration: held-out half A, retrieved windows"}, figures)
 
 
 def fit_combination(reader: ModelReader, retriever, examples: Sequence[TrainExample], k: int = 5):
@@ -231,9 +250,12 @@ def prepare(data: str | Path, model_dir: str | Path, dev_articles: int = 6, limi
     b = [e for e in dev if e.article not in half_a][:limit]
     retriever = Retriever.from_documents(dev_corpus(a + b if limit else dev))
     reader = ModelReader(retriever.documents, model=model_dir, annotations=retriever.annotations)
-    # Start from the model alone, whatever an earlier calibration left in reader.json.
+    # Start from the model alone, whatever an earlier calibration left in reader.json; only a
+    # head trained with the model is a candidate to keep.
+    saved = read_info(model_dir).get("verifier") or {}
+    trained = saved if str(saved.get("fitted_on", "")).startswith("training") else None
     reader.confidence, reader.verifier = Confidence(), None
-    verifier, vfig = fit_verifier(reader, retriever, a)
+    verifier, vfig = fit_verifier(reader, retriever, a, trained=trained)
     reader.verifier = (np.asarray(verifier["weights"], dtype=np.float32), verifier["bias"])
     return reader, retriever, b, verifier, vfig
 

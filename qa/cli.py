@@ -328,6 +328,8 @@ def serve(host, port, reader, reader_model, int8, corpus, index_dir, **backend) 
               help="Per question, this many near-miss paragraphs of its article as no-answer windows (default 0).")
 @click.option("--shared-norm", type=float, default=None,
               help="Weight of one softmax over all windows of a question, its near misses included (default 0).")
+@click.option("--answerability", type=float, default=None,
+              help="Weight of a loss teaching a [CLS] head whether each window holds the answer (default 0).")
 @click.option("--device", type=str, default=None,
               help="cpu, cuda, or auto (default: the GPU when torch sees one).")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps (smoke runs).")

@@ -221,9 +221,16 @@ def save_model(model, out_dir: str | Path, meta: dict[str, Any]) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    from qa.training_groups import split_head
+
+    # A training run's answerability head is not part of the span model: it goes to
+    # reader.json as the reader's verifier, unless the caller's meta already has one.
+    weights, verifier = split_head(model.state_dict())
+    if verifier is not None:
+        meta = {"verifier": verifier, **meta}
     state = {
         k: v.detach().to("cpu").half().contiguous()
-        for k, v in model.state_dict().items()
+        for k, v in weights.items()
         if k != WORD_EMBEDDINGS and not k.endswith("position_ids")
     }
     tmp = out / (WEIGHTS_FILE + ".tmp")

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import InputError
-from qa.span_model import Window, best_span, new_model, pad_batch, save_model, tokenizer_for, windows
+from qa.span_model import (Window, best_span, load_model, new_model, pad_batch, read_info, save_model,
+                           tokenizer_for, windows)
 from qa.checkpoints import load_checkpoint, save_checkpoint
-from qa.training_groups import hard_negatives, scored_positions, shared_loss
+from qa.training_groups import HEAD, answerability_loss, attach_head, hard_negatives, scored_positions, shared_loss
 
 __all__ = ["TrainConfig", "TrainExample", "hard_negatives", "load_examples", "split_dev", "train"]
 
@@ -72,6 +73,10 @@ class TrainConfig:
     # Weight of the shared softmax over all windows of a question (qa.training_groups); with it,
     # a batch holds batch_size questions (their own and near-miss windows), not windows.
     shared_norm: float = 0.0
+    # Weight of an answerability loss: a linear head on the last layer's [CLS] vector learns
+    # whether each window holds the answer (binary cross-entropy), so that the encoder keeps
+    # what abstention needs. Saved as the reader's ``verifier`` (qa.neural reads it).
+    answerability: float = 0.0
     # Curve only: also score each dev question read beside this many near-miss paragraphs, as
     # retrieval hands them over (eval/reader_dev.py uses 2). Off by default: it triples the
     # cost of each curve point, which matters on a CPU.
@@ -83,6 +88,7 @@ class TrainConfig:
             ("batch_size", self.batch_size >= 1, "at least 1"), ("max_length", 32 <= self.max_length <= 512, "32 to 512"),
             ("stride", 0 <= self.stride < self.max_length // 2, "0 or more and below half of max_length"),
             ("negatives", self.negatives >= 0, "0 or more"), ("shared_norm", self.shared_norm >= 0, "0 or more"),
+            ("answerability", self.answerability >= 0, "0 or more"),
             ("max_steps", self.max_steps is None or self.max_steps >= 1, "at least 1")) if not ok]
         if bad:
             raise InputError("bad training setting: " + "; ".join(bad))
@@ -163,12 +169,14 @@ def resolve_device(name: str) -> str:
 
 
 def predict(model, tokenizer, examples: Sequence[TrainExample], cfg: TrainConfig,
-            extra: dict[str, list[str]] | None = None) -> list[tuple[str, float]]:
-    """Best non-null span text and its margin over the null score, per example; ``extra``
-    gives paragraphs to read beside each example's own (the best span over all of them wins)."""
+            extra: dict[str, list[str]] | None = None) -> list[tuple[str, float, float]]:
+    """Best non-null span text, its margin over the null score, and the answerability head's
+    highest window logit (NaN without a head), per example; ``extra`` gives paragraphs to read
+    beside each example's own (the best span over all of them wins)."""
     import torch
 
     device = next(model.parameters()).device
+    head = getattr(model, HEAD, None)
     model.eval()
     out = []
     with torch.no_grad():
@@ -176,15 +184,16 @@ def predict(model, tokenizer, examples: Sequence[TrainExample], cfg: TrainConfig
             passages = [ex.context] + (extra or {}).get(ex.qid, [])
             ws = windows(tokenizer, ex.question, passages, cfg.max_length, cfg.stride)
             batch = {k: torch.from_numpy(v).to(device) for k, v in pad_batch(ws).items()}
-            res = model(**batch)
+            res = model(**batch, output_hidden_states=head is not None)
+            verdict = float(head(res.hidden_states[-1][:, 0, :]).max()) if head is not None else float("nan")
             s, e = res.start_logits.float().cpu().numpy(), res.end_logits.float().cpu().numpy()
             guesses = [g for i, w in enumerate(ws) if (g := best_span(w, s[i], e[i])) is not None]
             if not guesses:
-                out.append(("", -1e9))
+                out.append(("", -1e9, verdict))
                 continue
             g = max(guesses, key=lambda g: g.score)
             null = min(x.null_score for x in guesses)
-            out.append((passages[g.passage][g.start : g.end], g.score - null))
+            out.append((passages[g.passage][g.start : g.end], g.score - null, verdict))
     model.train()
     return out
 
@@ -197,13 +206,15 @@ def evaluate_dev(model, tokenizer, dev: Sequence[TrainExample], cfg: TrainConfig
     from qa.metrics import f1, roc_auc
 
     def has_f1(preds):
-        has = [max(f1(p, g) for g in ex.answers) for (p, _), ex in zip(preds, dev) if ex.answer]
+        has = [max(f1(p, g) for g in ex.answers) for (p, *_), ex in zip(preds, dev) if ex.answer]
         return float(np.mean(has)) if has else 0.0
 
     preds = predict(model, tokenizer, dev, cfg)
     labels = [ex.answer is not None for ex in dev]
-    row = {"hasans_f1": has_f1(preds), "noans_auc": roc_auc([m for _, m in preds], labels),
+    row = {"hasans_f1": has_f1(preds), "noans_auc": roc_auc([m for _, m, _ in preds], labels),
            "dev_questions": len(dev)}
+    if hasattr(model, HEAD):  # the answerability head's own ROC AUC, its best window per question
+        row["head_auc"] = roc_auc([h for *_, h in preds], labels)
     if cfg.distractors and pool:
         extra = hard_negatives(list(pool), cfg.distractors)
         row["distractor_f1"] = has_f1(predict(model, tokenizer, dev, cfg, extra))
@@ -253,12 +264,17 @@ def _batch_loss(model, batch: list, device: str, cfg: TrainConfig):
             flat += group
     ws = [w for w, _, _ in flat]
     enc = {k: torch.from_numpy(v).to(device) for k, v in pad_batch(ws).items()}
-    res = model(**enc, start_positions=torch.tensor([s for _, s, _ in flat], device=device),
-                end_positions=torch.tensor([e for _, _, e in flat], device=device))
+    starts = torch.tensor([s for _, s, _ in flat], device=device)
+    head = cfg.answerability > 0
+    res = model(**enc, start_positions=starts, end_positions=torch.tensor([e for _, _, e in flat], device=device),
+                output_hidden_states=head)
+    loss = res.loss
+    if head:
+        loss = loss + cfg.answerability * answerability_loss(model, res.hidden_states[-1][:, 0, :], starts)
     if not groups:
-        return res.loss
+        return loss
     mask = torch.from_numpy(scored_positions(ws)).to(device)
-    return res.loss + cfg.shared_norm * shared_loss(res.start_logits, res.end_logits, mask, groups, flat)
+    return loss + cfg.shared_norm * shared_loss(res.start_logits, res.end_logits, mask, groups, flat)
 
 
 def _optimizer(model, cfg: TrainConfig, total: int):
@@ -279,12 +295,12 @@ def _initial_model(cfg: TrainConfig):
     """A new span head on the packaged encoder, or a saved model to continue (``cfg.init``);
     word embeddings frozen either way, so the shipped form can leave them out."""
     if cfg.init:
-        from qa.span_model import load_model
-
         model = load_model(cfg.init)[0]
     else:
         model = new_model()
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if cfg.answerability > 0:
+        attach_head(model, read_info(cfg.init).get("verifier") if cfg.init else None)
     return model
 
 

@@ -14,6 +14,14 @@ Two ways to teach that, both from the training file alone:
   on the null answer at ``[CLS]`` when there is none. The raw scores then compare across
   passages, which is how they are used (Clark and Gardner 2018, "Simple and Effective
   Multi-Paragraph Reading Comprehension", call this shared normalisation).
+
+And one for deciding whether to answer at all:
+
+- ``answerability``: a linear head on the last layer's ``[CLS]`` vector learns, with binary
+  cross-entropy, whether each window holds the answer. The span loss alone teaches this badly
+  (the span-over-null margin separates unanswerable questions at ROC AUC 0.55), and the reader
+  already scores every window with such a head (its ``verifier``), fitted until now on frozen
+  features (Hu et al. 2019, "Read + Verify", train the same kind of auxiliary no-answer loss).
 """
 from __future__ import annotations
 
@@ -102,3 +110,39 @@ def shared_loss(start, end, mask, groups: Sequence[tuple[int, int, bool]], batch
     if not losses:
         return start.sum() * 0.0
     return torch.stack(losses).sum() / max(1, len(losses) // 2)
+
+
+HEAD = "answerability"  # the head's name in the torch model and in checkpoints
+
+
+def attach_head(model, init: dict | None = None) -> None:
+    """Give ``model`` a linear answerability head on its [CLS] vector, started from a saved
+    ``verifier`` ({"weights", "bias"}) when there is one."""
+    import torch
+
+    head = torch.nn.Linear(model.config.hidden_size, 1)
+    if init:
+        with torch.no_grad():
+            head.weight.copy_(torch.tensor(init["weights"], dtype=torch.float32).reshape(1, -1))
+            head.bias.fill_(float(init["bias"]))
+    setattr(model, HEAD, head)
+
+
+def answerability_loss(model, cls, start_positions):
+    """Binary cross-entropy of the head's logit against "this window holds the answer" (its
+    gold start is not ``[CLS]``)."""
+    import torch
+
+    logits = getattr(model, HEAD)(cls).squeeze(-1)
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, (start_positions != 0).float())
+
+
+def split_head(state: dict) -> tuple[dict, dict | None]:
+    """A model's state without the answerability head, and the head as a ``verifier`` entry of
+    reader.json (what :class:`qa.neural.ModelReader` scores windows with), or ``None``."""
+    weight, bias = state.get(f"{HEAD}.weight"), state.get(f"{HEAD}.bias")
+    rest = {k: v for k, v in state.items() if not k.startswith(HEAD + ".")}
+    if weight is None or bias is None:
+        return rest, None
+    return rest, {"weights": [float(x) for x in weight.reshape(-1).tolist()], "bias": float(bias.reshape(-1)[0]),
+                  "fitted_on": "training: the answerability loss (qa.training_groups)"}

@@ -193,6 +193,7 @@ def test_calibration_writes_a_head_and_weights_the_reader_loads(tmp_path, seed_r
     ({"max_length": 8}, "max_length must be 32 to 512"),
     ({"stride": 200}, "stride must be 0 or more and below half"),
     ({"shared_norm": -1.0}, "shared_norm must be 0 or more"),
+    ({"answerability": -0.5}, "answerability must be 0 or more"),
     ({"negatives": -2, "max_steps": 0}, "negatives must be 0 or more, got -2; max_steps must be at least 1, got 0"),
 ])
 def test_bad_settings_are_refused_before_any_work(setting, message):

@@ -89,3 +89,57 @@ def test_shared_norm_batches_questions_with_their_near_misses_and_trains(tmp_pat
     curve = [json.loads(line) for line in (tmp_path / "run" / "curve.jsonl").read_text().splitlines()]
     assert curve[-1]["loss"] < curve[0]["loss"]
     assert np.isfinite([r["loss"] for r in curve]).all()
+
+
+def test_answerability_loss_is_low_when_the_head_knows_which_windows_hold_the_answer():
+    torch = pytest.importorskip("torch")
+    from types import SimpleNamespace
+
+    from qa.training_groups import answerability_loss, attach_head
+
+    model = torch.nn.Module()
+    model.config = SimpleNamespace(hidden_size=4)
+    attach_head(model, {"weights": [10.0, 0.0, 0.0, 0.0], "bias": -5.0})
+    cls = torch.tensor([[1.0, 0, 0, 0], [0.0, 0, 0, 0]])  # logits +5 and -5
+    right = answerability_loss(model, cls, torch.tensor([7, 0])).item()  # window 0 holds the answer
+    wrong = answerability_loss(model, cls, torch.tensor([0, 7])).item()
+    assert right < 0.01 and wrong == pytest.approx(5.0, abs=0.01)
+
+
+def test_the_trained_head_is_saved_as_the_readers_verifier_not_as_weights(tmp_path):
+    torch = pytest.importorskip("torch")
+    import json
+
+    from qa.span_model import load_model, new_model, save_model
+    from qa.training_groups import HEAD, attach_head, split_head
+
+    model = new_model()
+    attach_head(model)
+    with torch.no_grad():
+        getattr(model, HEAD).bias.fill_(0.25)
+    save_model(model, tmp_path / "m", {"step": 1})
+    info = json.loads((tmp_path / "m" / "reader.json").read_text())
+    head = getattr(model, HEAD)
+    assert info["verifier"]["bias"] == pytest.approx(0.25)
+    assert info["verifier"]["weights"] == pytest.approx(head.weight.reshape(-1).tolist(), abs=1e-6)
+    loaded, _ = load_model(tmp_path / "m")  # strict about its weights: the head is not among them
+    assert not hasattr(loaded, HEAD)
+    assert split_head({"x": 1}) == ({"x": 1}, None)
+
+
+@needs_data
+def test_training_with_the_answerability_loss_continues_a_model_and_scores_the_head(tmp_path):
+    import json
+
+    from qa.training import TrainConfig, train
+
+    base = TrainConfig(limit=12, batch_size=4, max_steps=2, eval_every=2, lr=3e-4, warmup=0.0, epochs=3)
+    train(DATA, tmp_path / "a", base, progress=False)
+    run = TrainConfig(**{**base.__dict__, "answerability": 1.0, "max_steps": 6, "eval_every": 1,
+                         "init": str(tmp_path / "a" / "model")})
+    train(DATA, tmp_path / "b", run, progress=False)
+    curve = [json.loads(line) for line in (tmp_path / "b" / "curve.jsonl").read_text().splitlines()]
+    assert all("head_auc" in r for r in curve) and np.isfinite([r["loss"] for r in curve]).all()
+    assert curve[-1]["loss"] < curve[0]["loss"]
+    info = json.loads((tmp_path / "b" / "model" / "reader.json").read_text())
+    assert info["verifier"]["fitted_on"].startswith("training") and len(info["verifier"]["weights"]) == 384
