@@ -215,14 +215,25 @@ def new_model():
     return model
 
 
+HEAD = "answerability"  # a training run's answerability head (qa.training_groups), in checkpoints
+
+def split_head(state: dict) -> tuple[dict, dict | None]:
+    """A model's state without the answerability head, and the head as a ``verifier`` entry of
+    reader.json (what :class:`qa.neural.ModelReader` scores windows with), or ``None``."""
+    weight, bias = state.get(f"{HEAD}.weight"), state.get(f"{HEAD}.bias")
+    rest = {k: v for k, v in state.items() if not k.startswith(HEAD + ".")}
+    if weight is None or bias is None:
+        return rest, None
+    return rest, {"weights": [float(x) for x in weight.reshape(-1).tolist()], "bias": float(bias.reshape(-1)[0]),
+                  "fitted_on": "training: the answerability loss (qa.training_groups)"}
+
+
 def save_model(model, out_dir: str | Path, meta: dict[str, Any]) -> Path:
     """Save everything but the (frozen) word embeddings in fp16, plus a JSON description."""
     from safetensors.torch import save_file
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from qa.training_groups import split_head
-
     # A training run's answerability head is not part of the span model: it goes to
     # reader.json as the reader's verifier, unless the caller's meta already has one.
     weights, verifier = split_head(model.state_dict())

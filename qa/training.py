@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import InputError
-from qa.span_model import (Window, best_span, load_model, new_model, pad_batch, read_info, save_model,
-                           tokenizer_for, windows)
+from qa.span_model import (HEAD, Window, best_span, load_model, new_model, pad_batch, save_model, tokenizer_for,
+                           windows)
 from qa.checkpoints import load_checkpoint, save_checkpoint
-from qa.training_groups import HEAD, answerability_loss, attach_head, hard_negatives, scored_positions, shared_loss
+from qa.training_groups import answerability_loss, attach_head, hard_negatives, scored_positions, shared_loss
 
 __all__ = ["TrainConfig", "TrainExample", "hard_negatives", "load_examples", "split_dev", "train"]
 
@@ -294,13 +294,10 @@ def _optimizer(model, cfg: TrainConfig, total: int):
 def _initial_model(cfg: TrainConfig):
     """A new span head on the packaged encoder, or a saved model to continue (``cfg.init``);
     word embeddings frozen either way, so the shipped form can leave them out."""
-    if cfg.init:
-        model = load_model(cfg.init)[0]
-    else:
-        model = new_model()
+    model, info = load_model(cfg.init) if cfg.init else (new_model(), {})
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     if cfg.answerability > 0:
-        attach_head(model, read_info(cfg.init).get("verifier") if cfg.init else None)
+        attach_head(model, info.get("verifier"))
     return model
 
 

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.span_model import HEAD
+
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
 
@@ -112,9 +114,6 @@ def shared_loss(start, end, mask, groups: Sequence[tuple[int, int, bool]], batch
     return torch.stack(losses).sum() / max(1, len(losses) // 2)
 
 
-HEAD = "answerability"  # the head's name in the torch model and in checkpoints
-
-
 def attach_head(model, init: dict | None = None) -> None:
     """Give ``model`` a linear answerability head on its [CLS] vector, started from a saved
     ``verifier`` ({"weights", "bias"}) when there is one."""
@@ -136,13 +135,3 @@ def answerability_loss(model, cls, start_positions):
     logits = getattr(model, HEAD)(cls).squeeze(-1)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, (start_positions != 0).float())
 
-
-def split_head(state: dict) -> tuple[dict, dict | None]:
-    """A model's state without the answerability head, and the head as a ``verifier`` entry of
-    reader.json (what :class:`qa.neural.ModelReader` scores windows with), or ``None``."""
-    weight, bias = state.get(f"{HEAD}.weight"), state.get(f"{HEAD}.bias")
-    rest = {k: v for k, v in state.items() if not k.startswith(HEAD + ".")}
-    if weight is None or bias is None:
-        return rest, None
-    return rest, {"weights": [float(x) for x in weight.reshape(-1).tolist()], "bias": float(bias.reshape(-1)[0]),
-                  "fitted_on": "training: the answerability loss (qa.training_groups)"}

@@ -110,8 +110,8 @@ def test_the_trained_head_is_saved_as_the_readers_verifier_not_as_weights(tmp_pa
     torch = pytest.importorskip("torch")
     import json
 
-    from qa.span_model import load_model, new_model, save_model
-    from qa.training_groups import HEAD, attach_head, split_head
+    from qa.span_model import HEAD, load_model, new_model, save_model, split_head
+    from qa.training_groups import attach_head
 
     model = new_model()
     attach_head(model)
