@@ -6,7 +6,22 @@ import json
 import logging
 from pathlib import Path
 
+from qa.errors import InputError
+
 log = logging.getLogger(__name__)
+
+# Settings a resumed run may change: how long it goes on, where it runs and how often it reports.
+# Any other difference (the model's shape, its data, its schedule) would load a state that does
+# not match, or quietly train a different recipe than the one the run records.
+RESUMABLE = frozenset({"epochs", "max_steps", "threads", "device", "eval_every", "checkpoint_every",
+                       "dev_questions", "distractors"})
+
+
+def setting_changes(saved: dict, now: dict) -> list[str]:
+    """The settings, other than :data:`RESUMABLE` ones, on which a run's checkpoint and the
+    resuming command differ, as ``name=saved (now new)``."""
+    return [f"{k}={saved.get(k)!r} (now {now.get(k)!r})" for k in sorted(set(saved) | set(now))
+            if k not in RESUMABLE and saved.get(k) != now.get(k)]
 
 
 def save_checkpoint(out: Path, model, opt, sched, step: int, config: dict) -> None:
@@ -29,13 +44,26 @@ def save_checkpoint(out: Path, model, opt, sched, step: int, config: dict) -> No
     (ck / "meta.json.tmp").replace(ck / "meta.json")
 
 
-def load_checkpoint(out: Path, model, opt, sched) -> int:
+def load_checkpoint(out: Path, model, opt, sched, config: dict | None = None) -> int:
+    """Restore a run's state from ``out/checkpoint`` and return its step (0 without one).
+
+    Raises:
+        InputError: ``config`` (the resuming run's settings) differs from the checkpoint's in a
+            setting outside :data:`RESUMABLE`.
+    """
     from safetensors.torch import load_file
 
     ck = out / "checkpoint"
     if not (ck / "meta.json").is_file():
         return 0
     meta = json.loads((ck / "meta.json").read_text())
+    # Compared as JSON, the form the checkpoint stored them in.
+    now = json.loads(json.dumps(config, default=str)) if config is not None else None
+    changed = setting_changes(meta.get("config", {}), now) if now is not None else []
+    if changed:
+        raise InputError(
+            f"{out} holds a checkpoint of a run with other settings: {'; '.join(changed)}. "
+            "Rerun with the checkpoint's settings to resume it, or give a new --out folder to start over")
     # On the model's device: a run checkpointed on a GPU resumes on a CPU and the other way round.
     tensors = load_file(str(ck / "state.safetensors"), device=str(next(model.parameters()).device))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})

@@ -323,7 +323,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     model = _initial_model(cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = _optimizer(model, cfg, total)
-    step = load_checkpoint(out, model, opt, sched)
+    step = load_checkpoint(out, model, opt, sched, asdict(cfg))
     log.info("%d training windows from %d questions, %d dev questions, %d steps on %s",
              len(items), len(train_ex), len(dev), total, device)
     model.train()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.checkpoints import setting_changes
 from qa.errors import InputError
 from qa.training import (
     TrainConfig,
@@ -210,3 +211,21 @@ def test_the_cli_says_what_setting_is_wrong(tiny_file, tmp_path):
                                     "--epochs", "-1"])
     assert res.exit_code != 0 and "epochs must be above 0" in res.output
     assert not (tmp_path / "r" / "checkpoint").exists()
+
+
+@needs_data
+def test_resuming_with_other_settings_says_which(tmp_path):
+    # A checkpoint of a run with the answerability head cannot resume without it: the message
+    # names the setting, instead of torch failing to load the state.
+    cfg = TrainConfig(limit=8, batch_size=4, max_steps=1, eval_every=1, checkpoint_every=1, answerability=1.0)
+    train(DATA, tmp_path / "run", cfg, progress=False)
+    plain = TrainConfig(**{**cfg.__dict__, "answerability": 0.0, "max_steps": 2})
+    with pytest.raises(InputError, match=r"answerability=1\.0 \(now 0\.0\).*new --out folder"):
+        train(DATA, tmp_path / "run", plain, progress=False)
+    assert json.loads((tmp_path / "run" / "checkpoint" / "meta.json").read_text())["step"] == 1
+
+
+def test_setting_changes_ignore_what_a_resumed_run_may_change():
+    saved = {"lr": 1e-4, "max_steps": 10, "device": "cuda", "seed": 13}
+    assert setting_changes(saved, {**saved, "max_steps": 20, "device": "cpu"}) == []
+    assert setting_changes(saved, {**saved, "lr": 5e-5, "seed": 1}) == ["lr=0.0001 (now 5e-05)", "seed=13 (now 1)"]
