@@ -13,15 +13,16 @@ log = logging.getLogger(__name__)
 # Settings a resumed run may change: how long it goes on, where it runs and how often it reports.
 # Any other difference (the model's shape, its data, its schedule) would load a state that does
 # not match, or quietly train a different recipe than the one the run records.
-RESUMABLE = frozenset({"epochs", "max_steps", "threads", "device", "eval_every", "checkpoint_every",
-                       "dev_questions", "distractors"})
+RESUMABLE = frozenset({"epochs", "max_steps", "threads", "device", "precision", "eval_every",
+                       "checkpoint_every", "dev_questions", "distractors"})
 
 
 def setting_changes(saved: dict, now: dict) -> list[str]:
     """The settings, other than :data:`RESUMABLE` ones, on which a run's checkpoint and the
-    resuming command differ, as ``name=saved (now new)``."""
-    return [f"{k}={saved.get(k)!r} (now {now.get(k)!r})" for k in sorted(set(saved) | set(now))
-            if k not in RESUMABLE and saved.get(k) != now.get(k)]
+    resuming command differ, as ``name=saved (now new)``. A setting only one side has is not
+    compared: a checkpoint written before a setting existed was trained with its default."""
+    return [f"{k}={saved[k]!r} (now {now[k]!r})" for k in sorted(set(saved) & set(now))
+            if k not in RESUMABLE and saved[k] != now[k]]
 
 
 def save_checkpoint(out: Path, model, opt, sched, step: int, config: dict) -> None:

@@ -229,3 +229,27 @@ def test_setting_changes_ignore_what_a_resumed_run_may_change():
     saved = {"lr": 1e-4, "max_steps": 10, "device": "cuda", "seed": 13}
     assert setting_changes(saved, {**saved, "max_steps": 20, "device": "cpu"}) == []
     assert setting_changes(saved, {**saved, "lr": 5e-5, "seed": 1}) == ["lr=0.0001 (now 5e-05)", "seed=13 (now 1)"]
+
+
+def test_setting_changes_skip_settings_a_checkpoint_predates():
+    assert setting_changes({"lr": 1e-4}, {"lr": 1e-4, "answerability": 0.0}) == []
+
+
+@needs_data
+def test_bf16_training_lowers_the_loss_and_saves_fp32_weights_the_reader_loads(tmp_path):
+    cfg = TrainConfig(limit=12, batch_size=4, max_steps=6, eval_every=1, lr=3e-4, warmup=0.0,
+                      epochs=3, precision="bf16", device="cpu")
+    train(DATA, tmp_path / "run", cfg, progress=False)
+    curve = [json.loads(line) for line in (tmp_path / "run" / "curve.jsonl").read_text().splitlines()]
+    assert curve[-1]["loss"] < curve[0]["loss"]
+    import torch
+    from qa.span_model import load_model
+
+    model, info = load_model(tmp_path / "run" / "model")
+    assert info["train"]["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(InputError, match="precision must be fp32 or bf16"):
+        TrainConfig(precision="fp8")
