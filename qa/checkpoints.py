@@ -58,13 +58,12 @@ def load_checkpoint(out: Path, model, opt, sched, config: dict | None = None) ->
     if not (ck / "meta.json").is_file():
         return 0
     meta = json.loads((ck / "meta.json").read_text())
-    # Compared as JSON, the form the checkpoint stored them in.
-    now = json.loads(json.dumps(config, default=str)) if config is not None else None
-    changed = setting_changes(meta.get("config", {}), now) if now is not None else []
-    if changed:
-        raise InputError(
-            f"{out} holds a checkpoint of a run with other settings: {'; '.join(changed)}. "
-            "Rerun with the checkpoint's settings to resume it, or give a new --out folder to start over")
+    if config is not None:  # compared as JSON, the form the checkpoint stored them in
+        changed = setting_changes(meta.get("config", {}), json.loads(json.dumps(config, default=str)))
+        if changed:
+            raise InputError(
+                f"{out} holds a checkpoint of a run with other settings: {'; '.join(changed)}. "
+                "Rerun with the checkpoint's settings to resume it, or give a new --out folder to start over")
     # On the model's device: a run checkpointed on a GPU resumes on a CPU and the other way round.
     tensors = load_file(str(ck / "state.safetensors"), device=str(next(model.parameters()).device))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
