@@ -332,6 +332,8 @@ def serve(host, port, reader, reader_model, int8, corpus, index_dir, **backend) 
               help="Weight of a loss teaching a [CLS] head whether each window holds the answer (default 0).")
 @click.option("--device", type=str, default=None,
               help="cpu, cuda, or auto (default: the GPU when torch sees one).")
+# The choices repeat qa.training.PRECISIONS: importing it here would load numpy and the model
+# code for every command (TrainConfig checks the value again).
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None,
               help="bf16: forward and backward under bf16 autocast, about 1.9x faster on a CPU with "
                    "AVX-512 BF16 (default fp32, as the shipped model was trained).")
