@@ -45,25 +45,33 @@ def save_checkpoint(out: Path, model, opt, sched, step: int, config: dict) -> No
     (ck / "meta.json.tmp").replace(ck / "meta.json")
 
 
-def load_checkpoint(out: Path, model, opt, sched, config: dict | None = None) -> int:
-    """Restore a run's state from ``out/checkpoint`` and return its step (0 without one).
+def check_resumable(out: Path, config: dict) -> None:
+    """Refuse, before any data is prepared, to resume ``out``'s checkpoint with other settings.
 
     Raises:
         InputError: ``config`` (the resuming run's settings) differs from the checkpoint's in a
             setting outside :data:`RESUMABLE`.
     """
+    meta_path = out / "checkpoint" / "meta.json"
+    if not meta_path.is_file():
+        return
+    # Compared as JSON, the form the checkpoint stored them in.
+    changed = setting_changes(json.loads(meta_path.read_text()).get("config", {}),
+                              json.loads(json.dumps(config, default=str)))
+    if changed:
+        raise InputError(
+            f"{out} holds a checkpoint of a run with other settings: {'; '.join(changed)}. "
+            "Rerun with the checkpoint's settings to resume it, or give a new --out folder to start over")
+
+
+def load_checkpoint(out: Path, model, opt, sched) -> int:
+    """Restore a run's state from ``out/checkpoint`` and return its step (0 without one)."""
     from safetensors.torch import load_file
 
     ck = out / "checkpoint"
     if not (ck / "meta.json").is_file():
         return 0
     meta = json.loads((ck / "meta.json").read_text())
-    if config is not None:  # compared as JSON, the form the checkpoint stored them in
-        changed = setting_changes(meta.get("config", {}), json.loads(json.dumps(config, default=str)))
-        if changed:
-            raise InputError(
-                f"{out} holds a checkpoint of a run with other settings: {'; '.join(changed)}. "
-                "Rerun with the checkpoint's settings to resume it, or give a new --out folder to start over")
     # On the model's device: a run checkpointed on a GPU resumes on a CPU and the other way round.
     tensors = load_file(str(ck / "state.safetensors"), device=str(next(model.parameters()).device))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})

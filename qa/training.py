@@ -28,7 +28,7 @@ import numpy as np
 from qa.errors import InputError
 from qa.span_model import (HEAD, Window, best_span, load_model, new_model, pad_batch, save_model, tokenizer_for,
                            windows)
-from qa.checkpoints import load_checkpoint, save_checkpoint
+from qa.checkpoints import check_resumable, load_checkpoint, save_checkpoint
 from qa.training_groups import answerability_loss, attach_head, hard_negatives, scored_positions, shared_loss
 
 __all__ = ["TrainConfig", "TrainExample", "hard_negatives", "load_examples", "split_dev", "train"]
@@ -321,6 +321,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
         torch.set_num_threads(cfg.threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    check_resumable(out, asdict(cfg))  # before minutes of data preparation
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
@@ -331,7 +332,7 @@ def train(data: str | Path, out_dir: str | Path, cfg: TrainConfig = TrainConfig(
     model = _initial_model(cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = _optimizer(model, cfg, total)
-    step = load_checkpoint(out, model, opt, sched, asdict(cfg))
+    step = load_checkpoint(out, model, opt, sched)
     log.info("%d training windows from %d questions, %d dev questions, %d steps on %s",
              len(items), len(train_ex), len(dev), total, device)
     model.train()
