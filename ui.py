@@ -126,7 +126,11 @@ def render_sources(service: Service, reply) -> str:
     if reply is None:
         return render_corpus(service)
     parts = []
-    if reply.answer is None:
+    if reply.message is not None and not reply.passages:
+        return render_corpus(service)  # small talk searched nothing: keep the corpus overview
+    if reply.message is not None:
+        parts.append("<p class='qa-meta'>Passages that mention it most:</p>")
+    elif reply.answer is None:
         parts.append("<p class='qa-notfound'>Not found in the corpus — closest passages:</p>")
     for i, p in enumerate(reply.passages, start=1):
         body = mark_html(p.text, p.highlights, term_spans(p.text, reply.search_text))

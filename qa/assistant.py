@@ -9,7 +9,8 @@ from pathlib import Path
 
 from qa.config import ReaderConfig, ReaderKind, RetrieverConfig
 from qa.conversation import (
-    Rewrite, Turn, asks_about_corpus, resolve, small_talk, unresolved_reference,
+    Rewrite, Turn, asks_about_corpus, bare_topic, nothing_to_search, resolve, small_talk,
+    unresolved_reference,
 )
 from qa.question import analyze
 from qa.tokens import tokenize
@@ -142,6 +143,9 @@ class Assistant:
         rewritten, said = _rewrite(question, turns)
         if said is not None:
             return Reply(question=original, query=question, answer=None, corrections=corrections, message=said)
+        if nothing_to_search(rewritten.search_text):
+            return Reply(question=original, query=question, answer=None, corrections=corrections,
+                         message=_nothing_to_search(original))
         query = rewritten.query
         t0 = time.perf_counter()
         # The reader reads the top passages; the rest of the candidate pool gives the rule
@@ -149,6 +153,10 @@ class Assistant:
         pool = self.retriever.search(rewritten.search_text, k=max(k, POOL), mode=mode, fusion=fusion)
         hits = pool[:k]
         t1 = time.perf_counter()
+        if bare_topic(query):
+            return Reply(question=original, query=query, answer=None, corrections=corrections,
+                         passages=tuple(self._passages(hits, [])), message=_topic_only(query),
+                         retrieval_ms=(t1 - t0) * 1000)
         asked = analyze(query, rewritten.context)
         if rewritten.topic:
             asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
@@ -271,6 +279,17 @@ def _rewrite(question: str, turns: Sequence[Turn]) -> tuple[Rewrite, str | None]
 def _not_answered(pronoun: str) -> str:
     return (f"Which one do you mean by “{pronoun}”? The question before this one was not "
             "answered, so I can't tell: ask again with the name.")
+
+
+def _nothing_to_search(question: str) -> str:
+    return (f"There is nothing to look for in “{question}”. Ask a question about the documents in "
+            "words: who did something, what or when it was, how many.")
+
+
+def _topic_only(query: str) -> str:
+    return (f"“{query}” names something but asks nothing about it, so no passage holds an answer. "
+            f"The passages that mention it most are shown; ask what you want to know about it, "
+            f"for example “What is {query.rstrip(' ?')}?”, for an exact answer.")
 
 
 def _which_one(pronoun: str) -> str:

@@ -153,15 +153,16 @@ def _before_verb(question: str, phrase: str) -> str:
     return phrase
 
 
-def _swap_name(question: str, previous: str) -> str | None:
-    """The previous question asked about another name ("And Baidu's?"), or None."""
+def _swap_name(question: str, previous: str, *, named: bool = True) -> str | None:
+    """The previous question asked about another name ("And Baidu's?"), or None. With
+    ``named=False`` the new name may be written in small letters ("and baidu")."""
     m = _ELLIPSIS.match(question)
     if not m:
         return None
     new = m.group(1).strip()
     possessive = re.search(r"['’]s$", new) is not None
     new = re.sub(r"['’]s$", "", new)
-    if not re.match(r"[a-z]?[A-Z0-9]", new):
+    if named and not re.match(r"[a-z]?[A-Z0-9]", new):
         return None  # "And when?" asks something else about the same thing
     # Acronyms of common nouns ("LLMs", "AI", "CEO") are not what the question was about.
     names = [n for n in _names(previous) if not _ACRONYM.fullmatch(n)]
@@ -220,7 +221,9 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     if not turns:
         return Rewrite(question)
     last = turns[-1]
-    swapped = _swap_name(question, last.question)
+    # A bare name after a question ("Who founded 01.AI?", then "Frontis.AI?") asks the same of it.
+    swapped = _swap_name(question, last.question) or (
+        bare_topic(question) and _swap_name(f"and {question}", last.question, named=False))
     if swapped:
         return Rewrite(swapped)
     if not needs_context(question):
@@ -289,6 +292,43 @@ def small_talk(question: str) -> str | None:
     if _BYE.match(q):
         return "Goodbye!"
     return None
+
+
+# A word that makes a text a question or a request, wherever it stands ("Baidu's founder,
+# who?"), or an auxiliary that opens a yes/no question.
+_ASKING = re.compile(
+    r"\b(?:who|whom|whose|what|which|when|where|why|how|tell|name|list|give|describe|explain|define|"
+    r"show|find|compare|summari[sz]e)\b", re.I)
+_AUX_START = re.compile(r"^\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had)\b", re.I)
+
+
+def bare_topic(question: str) -> bool:
+    """A name or a single word typed as into a search box ("Baidu", "01.AI", "ChatGPT?"): it
+    says what the user is interested in but asks nothing about it. No span answers that, and
+    the span reader, trained on questions, still picks one ("Baidu" -> "Cybernews"), so the
+    passages are shown instead. A phrase that asks for something ("founder of 01.AI", "Ernie
+    Bot users") is a question without the grammar and is answered."""
+    if _ASKING.search(question) or _AUX_START.match(question):
+        return False
+    q = analyze(question)
+    if not q.terms:
+        return False
+    if len(q.terms) == 1:
+        return True
+    # A capitalised first word may be a common one ("Purpose of Telnet", "Founder of 01.AI").
+    first = question.split()[0]
+    if not first.isupper() and getAllLemmas(first.lower()):
+        return False
+    return set(q.terms) <= set(q.focus)
+
+
+_ONLY_ASKING = re.compile(
+    r"^\W*(?:(?:and|so|but|ok|okay|well|um|uh|huh|who|whom|whose|what|which|when|where|why|how)\b\W*)*$", re.I)
+
+
+def nothing_to_search(question: str) -> bool:
+    """True when a question holds nothing to look for: "?", emoji, "what?", "and why?"."""
+    return bool(_ONLY_ASKING.match(question))
 
 
 def asks_about_corpus(question: str) -> bool:

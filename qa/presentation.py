@@ -59,7 +59,8 @@ def reply_lines(assistant, reply, explain: bool = False) -> list[str]:
     from qa.highlight import mark_text
 
     if reply.message is not None:
-        return [reply.message]
+        # A name asked about nothing gets its passages; small talk gets none.
+        return [reply.message] + [f"  - {p.title}: {' '.join(p.text.split())[:200]}" for p in reply.passages[:3]]
     out = []
     if reply.query != reply.question or reply.context:
         with_ = f" (with: {' '.join(reply.context)})" if reply.context else ""

@@ -125,3 +125,11 @@ def test_ask_int8_answers_with_the_quantised_model(seed_index):
     assert result.exit_code == 0, result.output
     reply = json.loads(result.output)
     assert reply["answer"] == "Lee Kai-fu"
+
+
+def test_ask_a_bare_name_prints_why_and_its_passages(seed_index):
+    result = run("ask", "Baidu", "--index", seed_index)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert "asks nothing about it" in lines[0] and "Answer:" not in result.output
+    assert len(lines) == 4 and all(line.startswith("  - ") and "Baidu" in line for line in lines[1:])

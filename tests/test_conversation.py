@@ -1,7 +1,7 @@
 import pytest
 
 from qa.labels import Label
-from qa.conversation import Turn, needs_context, resolve, rewrite
+from qa.conversation import Turn, bare_topic, needs_context, nothing_to_search, resolve, rewrite
 
 
 @pytest.mark.parametrize(
@@ -159,3 +159,44 @@ def test_where_was_that_after_a_count_finds_the_event(default_assistant):
     assert "70" in default_assistant.ask(earlier).answer.text
     reply = default_assistant.ask("Where was that?", [earlier])
     assert "Robin Li" in reply.query and reply.answer is not None and "Beijing" in reply.answer.text
+
+
+@pytest.mark.parametrize("text", ["Baidu", "01.AI", "baidu", "Ernie Bot", "XGPT?", "CAC", "ThreatBook XGPT"])
+def test_a_bare_name_is_a_topic_not_a_question(text):
+    assert bare_topic(text) and not nothing_to_search(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Who founded 01.AI?", "founder of 01.AI", "Founder of 01.AI", "Ernie Bot users",
+    "Tell me about Baidu", "Is Baidu a company?", "Purpose of Telnet", "من أسس 01.AI؟",
+])
+def test_a_question_or_a_phrase_that_asks_for_something_is_not_a_bare_topic(text):
+    assert not bare_topic(text)
+
+
+@pytest.mark.parametrize("text", ["?", "...", "🙂🙂", "what", "Who?", "And why?"])
+def test_nothing_to_search_for(text):
+    assert nothing_to_search(text) and not bare_topic(text)
+
+
+def test_a_bare_name_after_a_question_asks_the_same_of_it():
+    assert rewrite("Frontis.AI?", ["Who founded 01.AI?"]) == "Who founded Frontis.AI?"
+    assert rewrite("baidu", ["Who founded 01.AI?"]) == "Who founded baidu?"
+    assert rewrite("And when?", ["Who founded Frontis.AI?"]) != "Who founded when?"
+
+
+def test_a_bare_name_gets_its_passages_and_no_answer(seed_assistant):
+    reply = seed_assistant.ask("Baidu")
+    assert reply.answer is None and "asks nothing about it" in reply.message
+    assert reply.passages and all("Baidu" in p.text for p in reply.passages[:3])
+    # After a question it is that question about the name, and is answered.
+    reply = seed_assistant.ask("Frontis.AI?", ["Who founded 01.AI?"])
+    assert reply.query == "Who founded Frontis.AI?" and reply.answer.text == "Zhou Bowen"
+
+
+@pytest.mark.parametrize("text", ["?", "🙂🙂", "what"])
+def test_a_question_with_nothing_to_look_for_searches_nothing(seed_assistant, text):
+    reply = seed_assistant.ask(text)
+    assert reply.answer is None and not reply.passages and "nothing to look for" in reply.message
+    # A follow-up takes its words from the question before it.
+    assert seed_assistant.ask("And when?", ["Who founded Frontis.AI?"]).message is None

@@ -250,3 +250,18 @@ def test_odd_questions_through_the_page_and_the_api_events(client, app_and_servi
         done = [m for m in messages if m.get("msg") == "process_completed"][-1]
         assert done["success"] or done["output"]["error"], done
     assert index_digest(service.index) == before
+
+
+def test_sources_panel_for_replies_that_are_messages(app_and_service):
+    """A bare name shows its passages under a plain heading (not "Not found"); small talk
+    searched nothing, so the panel keeps the corpus overview instead of an empty list."""
+    import ui
+
+    service = app_and_service[1]
+    reply = service.assistant.ask("<b>Baidu</b>")
+    panel = ui.render_sources(service, reply)
+    assert "Passages that mention it most" in panel and "Not found" not in panel
+    assert panel.count("qa-passage") == len(reply.passages) > 0
+    assert "&lt;b&gt;" not in ui.render_reply(service, reply) and "<b>Baidu" not in ui.render_reply(service, reply)
+    hello = service.assistant.ask("hello")
+    assert ui.render_sources(service, hello) == ui.render_corpus(service)
