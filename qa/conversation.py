@@ -108,9 +108,10 @@ def _asked_and_unanswered(turn: Turn, *, personal: bool) -> bool:
     return analyze(turn.question).kind in (_ASKS_FOR_PERSON if personal else _ASKS_FOR_THING)
 
 
-def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
+def _topic(turn: Turn, *, personal: bool, strict: bool = False) -> tuple[str | None, bool]:
     """What a pronoun in the next question most likely points to, and whether that is the
-    previous answer (rather than a name taken from the previous question)."""
+    previous answer (rather than a name taken from the previous question). ``strict``: for
+    "he" or "she", only a person (an answer labelled one, or a name of two words)."""
     label = turn.answer_label
     # After "What is Ernie Bot?" or "Who is Guo Tao?", "it" and "he" are still what was asked
     # about; the answer is a description of it.
@@ -134,7 +135,7 @@ def _topic(turn: Turn, *, personal: bool) -> tuple[str | None, bool]:
     if personal:
         # Two capitalised words in a row are most likely a person's name ("Guo Tao").
         people = [n for n in names if len(n.split()) >= 2 and not any(c.isdigit() for c in n)]
-        return (people or names or [None])[0], False
+        return (people or ([] if strict else names) or [None])[0], False
     if names:
         return max(names, key=len), False
     return None, False
@@ -243,13 +244,18 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     word = match.group().lower()
     personal = bool(re.fullmatch(_PERSONAL, word)) or word.endswith(("person", "man", "woman"))
     topic, from_answer, source = None, False, last
-    # Walk back through the turns until one offers a referent.
-    for turn in reversed(turns):
-        if _asked_and_unanswered(turn, personal=personal):
-            return Rewrite(question, unresolved=match.group())
-        topic, from_answer = _topic(turn, personal=personal)
+    # Walk back through the turns until one offers a referent. "He" looks for a person first:
+    # after "Who founded 01.AI?" (Lee Kai-fu) and "When was 01.AI founded?", "What else did he
+    # do?" is about Lee Kai-fu, not about the name the last question held.
+    for strict in (True, False) if personal else (False,):
+        for turn in reversed(turns):
+            if _asked_and_unanswered(turn, personal=personal):
+                return Rewrite(question, unresolved=match.group())
+            topic, from_answer = _topic(turn, personal=personal, strict=strict)
+            if topic:
+                source = turn
+                break
         if topic:
-            source = turn
             break
     if not topic:
         return Rewrite(question)

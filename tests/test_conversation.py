@@ -200,3 +200,10 @@ def test_a_question_with_nothing_to_look_for_searches_nothing(seed_assistant, te
     assert reply.answer is None and not reply.passages and "nothing to look for" in reply.message
     # A follow-up takes its words from the question before it.
     assert seed_assistant.ask("And when?", ["Who founded Frontis.AI?"]).message is None
+
+
+def test_he_points_to_a_person_further_back_before_a_name_that_is_not_one():
+    turns = [Turn("Who founded 01.AI?", "Lee Kai-fu", Label.PERSON), Turn("When was 01.AI founded?")]
+    assert rewrite("What else did he do?", turns) == "What else did Lee Kai-fu do?"
+    # With no person anywhere, the last question's name is still taken, as before.
+    assert rewrite("What did he say?", ["When was 01.AI founded?"]) == "What did 01.AI say?"
