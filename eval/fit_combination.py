@@ -53,15 +53,16 @@ class Recorder(CombinedReader):
         return super().read(question, hits, passages)
 
 
-def record(docs, questions) -> list[dict]:
-    """Per question: its half, gold answers, and each candidate's features and text."""
+def record(docs, questions, recorder=None) -> list[dict]:
+    """Per question: its half, gold answers, and each candidate's features and text
+    (``recorder``: a :class:`Recorder` subclass that records more features)."""
     from qa.assistant import Assistant
     from qa.retriever import Retriever
     from tqdm import tqdm
 
     retriever = Retriever.from_documents(docs)
     bot = Assistant(retriever)
-    rec = Recorder(bot.reader)
+    rec = (recorder or Recorder)(bot.reader)
     bot.reader = rec
     calib_ids = {q.id for q in ev.split(questions)[0]}
     rows = []
