@@ -143,9 +143,6 @@ class Assistant:
         rewritten, said = _rewrite(question, turns)
         if said is not None:
             return Reply(question=original, query=question, answer=None, corrections=corrections, message=said)
-        if nothing_to_search(rewritten.search_text):
-            return Reply(question=original, query=question, answer=None, corrections=corrections,
-                         message=_nothing_to_search(original))
         query = rewritten.query
         t0 = time.perf_counter()
         # The reader reads the top passages; the rest of the candidate pool gives the rule
@@ -153,14 +150,10 @@ class Assistant:
         pool = self.retriever.search(rewritten.search_text, k=max(k, POOL), mode=mode, fusion=fusion)
         hits = pool[:k]
         t1 = time.perf_counter()
-        if bare_topic(query):
-            return Reply(question=original, query=query, answer=None, corrections=corrections,
-                         passages=tuple(self._passages(hits, [])), message=_topic_only(query),
-                         retrieval_ms=(t1 - t0) * 1000)
-        asked = analyze(query, rewritten.context)
-        if rewritten.topic:
-            asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
-        answers = group_answers(self.reader.read(asked, pool, min(k, MAX_READ))) if hits else []
+        # A bare name asks nothing: its passages are shown, no span is picked from them.
+        topic_only = bare_topic(query)
+        read = hits and not topic_only
+        answers = group_answers(self.reader.read(_asked(rewritten), pool, min(k, MAX_READ))) if read else []
         t2 = time.perf_counter()
         best = answers[0] if answers and answers[0].score >= limit else None
         return Reply(
@@ -171,6 +164,7 @@ class Assistant:
             answer=best,
             alternatives=tuple(answers[1:4]) if best else tuple(answers[:3]),
             passages=tuple(self._passages(hits, answers[:1] if best else [])),
+            message=_topic_only(query) if topic_only else None,
             retrieval_ms=(t1 - t0) * 1000,
             reading_ms=(t2 - t1) * 1000,
         )
@@ -225,8 +219,8 @@ class Assistant:
             # threshold the user was answered at: a pronoun cannot point to an answer the user
             # was never shown ("I don't know", then "Who founded it?" is not about a guess).
             reply = self.ask(item, turns, threshold=limit, **kw)
-            if reply.message is not None:
-                continue  # a greeting or an unresolvable turn names nothing
+            if reply.message is not None and not bare_topic(reply.query):
+                continue  # a greeting or an unresolvable turn names nothing; a bare name does
             turns.append(Turn.from_reply(reply))
         return turns
 
@@ -264,15 +258,25 @@ def _recent(history) -> list:
     return list(history or [])[-MAX_HISTORY:]
 
 
+def _asked(rewritten: Rewrite):
+    """The analysed question the reader reads for, with the referent a pronoun stood for."""
+    asked = analyze(rewritten.query, rewritten.context)
+    if rewritten.topic:
+        asked = dataclasses.replace(asked, topic=tuple(tokenize(rewritten.topic)))
+    return asked
+
+
 def _rewrite(question: str, turns: Sequence[Turn]) -> tuple[Rewrite, str | None]:
     """The question made self-contained, or why it cannot be: a pronoun with nothing named
-    before it, or pointing to an answer the conversation never got."""
+    before it, or pointing to an answer the conversation never got, or nothing to look for."""
     pronoun = unresolved_reference(question, turns)
     if pronoun is not None:
         return Rewrite(question), _which_one(pronoun)
     rewritten = resolve(question, turns) if turns else Rewrite(question)
     if rewritten.unresolved is not None:
         return rewritten, _not_answered(rewritten.unresolved)
+    if nothing_to_search(rewritten.search_text):
+        return rewritten, _nothing_to_search(question)
     return rewritten, None
 
 

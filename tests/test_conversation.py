@@ -207,3 +207,8 @@ def test_he_points_to_a_person_further_back_before_a_name_that_is_not_one():
     assert rewrite("What else did he do?", turns) == "What else did Lee Kai-fu do?"
     # With no person anywhere, the last question's name is still taken, as before.
     assert rewrite("What did he say?", ["When was 01.AI founded?"]) == "What did 01.AI say?"
+
+
+def test_a_bare_name_is_what_it_points_to_next(seed_assistant):
+    reply = seed_assistant.ask("Who leads it?", ["Baidu"])
+    assert reply.query == "Who leads Baidu?" and reply.message is None
