@@ -152,7 +152,7 @@ class Assistant:
         t1 = time.perf_counter()
         # A bare name asks nothing: its passages are shown, no span is picked from them.
         topic_only = bare_topic(query)
-        read = hits and not topic_only
+        read = bool(hits) and not topic_only
         answers = group_answers(self.reader.read(_asked(rewritten), pool, min(k, MAX_READ))) if read else []
         t2 = time.perf_counter()
         best = answers[0] if answers and answers[0].score >= limit else None
