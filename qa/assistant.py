@@ -219,9 +219,8 @@ class Assistant:
             # threshold the user was answered at: a pronoun cannot point to an answer the user
             # was never shown ("I don't know", then "Who founded it?" is not about a guess).
             reply = self.ask(item, turns, threshold=limit, **kw)
-            if reply.message is not None and not bare_topic(reply.query):
-                continue  # a greeting or an unresolvable turn names nothing; a bare name does
-            turns.append(Turn.from_reply(reply))
+            if Turn.kept(reply):
+                turns.append(Turn.from_reply(reply))
         return turns
 
     def _without_search(self, question: str) -> str | None:
@@ -269,12 +268,12 @@ def _asked(rewritten: Rewrite):
 def _rewrite(question: str, turns: Sequence[Turn]) -> tuple[Rewrite, str | None]:
     """The question made self-contained, or why it cannot be: a pronoun with nothing named
     before it, or pointing to an answer the conversation never got, or nothing to look for."""
-    pronoun = unresolved_reference(question, turns)
-    if pronoun is not None:
-        return Rewrite(question), _which_one(pronoun)
     rewritten = resolve(question, turns) if turns else Rewrite(question)
     if rewritten.unresolved is not None:
         return rewritten, _not_answered(rewritten.unresolved)
+    # Nothing earlier gave the pronoun a referent (no turn, or only turns that named nothing).
+    if rewritten == Rewrite(question) and (pronoun := unresolved_reference(question)) is not None:
+        return rewritten, _which_one(pronoun)
     if nothing_to_search(rewritten.search_text):
         return rewritten, _nothing_to_search(question)
     return rewritten, None

@@ -192,7 +192,7 @@ def ask(question, history, as_json, k, mode, reader, reader_model, explain, int8
 def chat(corpus, index_dir) -> None:
     """Interactive questions with follow-ups. Empty line or Ctrl-D ends; /reset forgets."""
     from qa.assistant import Assistant
-    from qa.conversation import Turn, bare_topic
+    from qa.conversation import Turn
 
     assistant = Assistant(open_retriever(index_dir, corpus))
     turns: list[Turn] = []
@@ -214,7 +214,7 @@ def chat(corpus, index_dir) -> None:
             click.echo(f"error: {exc}")
             continue
         _print_reply(assistant, reply)
-        if reply.message is None or bare_topic(reply.query):  # a bare name is what "it" means next
+        if Turn.kept(reply):
             turns.append(Turn.from_reply(reply))
 
 

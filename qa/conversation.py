@@ -79,6 +79,14 @@ class Turn:
         a = reply.answer
         return cls(reply.query, a.text if a else None, a.answer_type if a else None)
 
+    @staticmethod
+    def kept(reply) -> bool:
+        """Whether a reply's turn stays in the conversation: an answer or an abstention does,
+        and so does a bare name found in the corpus (what "it" means next); a greeting ("hello"
+        is one word too, but nothing is searched for it) or a turn that could not be resolved
+        names nothing."""
+        return reply.message is None or (bool(reply.passages) and bare_topic(reply.query))
+
 
 def _names(question: str) -> list[str]:
     """Capitalised names in a question, without a sentence-initial question word."""
@@ -342,13 +350,12 @@ def asks_about_corpus(question: str) -> bool:
     return bool(_ABOUT_CORPUS.match(question.strip()))
 
 
-def unresolved_reference(question: str, history: Sequence[Turn | str]) -> str | None:
-    """The pronoun of a question that has nothing earlier to point to, or ``None``.
+def unresolved_reference(question: str) -> str | None:
+    """The pronoun of a question that, asked alone, has nothing to point to, or ``None``.
 
-    "When was it founded?" as the first question cannot be answered by guessing what "it" is.
+    "When was it founded?" as the first question, or after turns that named nothing, cannot be
+    answered by guessing what "it" is.
     """
-    if any(history):
-        return None
     match = _ANAPHOR.search(question)
     if match is None or _names(question):
         return None

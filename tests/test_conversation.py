@@ -212,3 +212,22 @@ def test_he_points_to_a_person_further_back_before_a_name_that_is_not_one():
 def test_a_bare_name_is_what_it_points_to_next(seed_assistant):
     reply = seed_assistant.ask("Who leads it?", ["Baidu"])
     assert reply.query == "Who leads Baidu?" and reply.message is None
+
+
+def test_which_turns_stay_in_the_conversation(seed_assistant):
+    from qa.types import Reply
+
+    assert Turn.kept(Reply("Who founded 01.AI?", "Who founded 01.AI?", None))  # an abstention
+    assert Turn.kept(seed_assistant.ask("Baidu"))  # a bare name the corpus holds
+    assert not Turn.kept(Reply("Baidu", "Baidu", None, message="names something"))  # and one it does not
+    # Small talk: "hello" is one word, like a bare name, but nothing was searched for it.
+    assert not Turn.kept(Reply("hello", "hello", None, message="Hello!"))
+    assert not Turn.kept(Reply("Who founded it?", "Who founded it?", None, message="Which one?"))
+
+
+@pytest.mark.parametrize("before", [["hello"], ["thanks", "hi"]])
+def test_a_pronoun_after_turns_that_named_nothing_is_not_guessed(seed_assistant, before):
+    # It was answered "Lee Kai-fu" (0.55) after "hello" when the greeting counted as a bare name.
+    reply = seed_assistant.ask("Who founded it?", before)
+    assert reply.answer is None and "Which one do you mean by “it”" in reply.message
+    assert not reply.passages
