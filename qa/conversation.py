@@ -32,6 +32,14 @@ _NOUN_OF_PRONOUN = re.compile(
     rf"\b{_NOUN_ANAPHOR}\s+(?:behind|of|for|(?:that|which|who) (?:\w+ )?(?:makes?|made|builds?|built|"
     r"owns?|owned|runs?|ran|develop(?:s|ed)?|launch(?:es|ed)?|created?|creates))\s+(it|them)\b", re.I)
 _POSSESSIVE = {"his", "her", "its", "their"}
+# What a noun anaphor says its referent is: "the company" is not the model the last turn
+# answered ("What is ThreatBook's LLM called?" XGPT, then "What does the company focus on?").
+_KIND_OF_NOUN = (
+    ("organisation", re.compile(r"(?:company|firm|startup|start-up|organi[sz]ation|agency|group|institute|"
+                                r"regulator|outlet|body)$")),
+    ("product", re.compile(r"(?:model|chatbot|bot|product|tool|platform|app|program|programme)$")),
+)
+_LABEL_OF_KIND = {"organisation": Label.ORG, "product": Label.PRODUCT}
 # "When was that?", "Why did this happen?": a bare demonstrative as the whole subject points to
 # what the previous turn was about (an event), not to a thing named in it.
 _EVENT = re.compile(
@@ -107,19 +115,38 @@ _ASKS_FOR_PERSON = frozenset({"person"})
 _ASKS_FOR_THING = frozenset({"organisation", "product", "place"})
 
 
-def _asked_and_unanswered(turn: Turn, *, personal: bool) -> bool:
+def _asked_and_unanswered(turn: Turn, *, personal: bool, kind: str | None = None) -> bool:
     """The earlier question asked for the very thing the pronoun points to ("Who said ...?",
     then "Which company does he lead?") and got no answer the user saw. No name in that
-    question is the referent, and guessing one ("LLMs", "China") misleads."""
+    question is the referent, and guessing one ("LLMs", "China") misleads. A noun anaphor of
+    another kind points elsewhere: "the model" after "Which company makes the XGPT model?"."""
     if turn.answer is not None:
         return False
-    return analyze(turn.question).kind in (_ASKS_FOR_PERSON if personal else _ASKS_FOR_THING)
+    asked = analyze(turn.question).kind
+    if kind is not None and asked in _LABEL_OF_KIND and asked != kind:
+        return False
+    return asked in (_ASKS_FOR_PERSON if personal else _ASKS_FOR_THING)
 
 
-def _topic(turn: Turn, *, personal: bool, strict: bool = False) -> tuple[str | None, bool]:
+def _noun_kind(anaphor: str) -> str | None:
+    """"organisation" for "the company", "product" for "the model", else ``None``."""
+    return next((kind for kind, noun in _KIND_OF_NOUN if noun.search(anaphor.lower())), None)
+
+
+def _other_kind(turn: Turn, kind: str | None) -> bool:
+    """The turn's answer is of another kind than the noun anaphor names: a product (labelled
+    one, or answering a question that asked for one) for "the company", and the reverse."""
+    if kind is None:
+        return False
+    other = next(k for k in _LABEL_OF_KIND if k != kind)
+    return turn.answer_label == _LABEL_OF_KIND[other] or analyze(turn.question).kind == other
+
+
+def _topic(turn: Turn, *, personal: bool, strict: bool = False, kind: str | None = None) -> tuple[str | None, bool]:
     """What a pronoun in the next question most likely points to, and whether that is the
     previous answer (rather than a name taken from the previous question). ``strict``: for
-    "he" or "she", only a person (an answer labelled one, or a name of two words)."""
+    "he" or "she", only a person (an answer labelled one, or a name of two words). ``kind``:
+    what a noun anaphor names (:func:`_noun_kind`); an answer of the other kind is skipped."""
     label = turn.answer_label
     # After "What is Ernie Bot?" or "Who is Guo Tao?", "it" and "he" are still what was asked
     # about; the answer is a description of it.
@@ -127,7 +154,7 @@ def _topic(turn: Turn, *, personal: bool, strict: bool = False) -> tuple[str | N
     if turn.answer and not describing:
         if personal and label == Label.PERSON:
             return turn.answer, True
-        if not personal and label not in _NOT_A_THING:
+        if not personal and label not in _NOT_A_THING and not _other_kind(turn, kind):
             return turn.answer, True
     names = _names(turn.question)
     if not personal:
@@ -145,7 +172,10 @@ def _topic(turn: Turn, *, personal: bool, strict: bool = False) -> tuple[str | N
         people = [n for n in names if len(n.split()) >= 2 and not any(c.isdigit() for c in n)]
         return (people or ([] if strict else names) or [None])[0], False
     if names:
-        return max(names, key=len), False
+        name = max(names, key=len)
+        # "the company" after "What is ThreatBook's LLM called?" is the owner, ThreatBook.
+        owner = re.match(r"(.+?)['’]s\s", name)
+        return (owner.group(1) if owner and kind == "organisation" else name), False
     return None, False
 
 
@@ -255,11 +285,12 @@ def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:
     # Walk back through the turns until one offers a referent. "He" looks for a person first:
     # after "Who founded 01.AI?" (Lee Kai-fu) and "When was 01.AI founded?", "What else did he
     # do?" is about Lee Kai-fu, not about the name the last question held.
+    kind = _noun_kind(word)
     for strict in (True, False) if personal else (False,):
         for turn in reversed(turns):
-            if _asked_and_unanswered(turn, personal=personal):
+            if _asked_and_unanswered(turn, personal=personal, kind=kind):
                 return Rewrite(question, unresolved=match.group())
-            topic, from_answer = _topic(turn, personal=personal, strict=strict)
+            topic, from_answer = _topic(turn, personal=personal, strict=strict, kind=kind)
             if topic:
                 source = turn
                 break

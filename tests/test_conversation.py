@@ -231,3 +231,16 @@ def test_a_pronoun_after_turns_that_named_nothing_is_not_guessed(seed_assistant,
     reply = seed_assistant.ask("Who founded it?", before)
     assert reply.answer is None and "Which one do you mean by “it”" in reply.message
     assert not reply.passages
+
+
+def test_a_noun_anaphor_points_to_a_referent_of_its_kind():
+    model = Turn("What is ThreatBook's LLM called?", "XGPT", Label.PRODUCT)
+    # "the company" is not the model that was the answer, but the company that owns it.
+    assert rewrite("What does the company focus on?", [model]) == "What does ThreatBook focus on?"
+    assert rewrite("When was the model released?", [model]) == "When was XGPT released?"
+    maker = Turn("Which company launched Zhinao?", "360 Security Technology", Label.ORG)
+    assert rewrite("Where is the company based?", [maker]) == "Where is 360 Security Technology based?"
+    # Unanswered, "Which company ...?" leaves "the company" unknown, not "the model" it named.
+    unanswered = Turn("Which company makes the XGPT model?")
+    assert resolve("Where is the company based?", [unanswered]).unresolved == "the company"
+    assert rewrite("When was the model released?", [unanswered]) == "When was the XGPT model released?"
