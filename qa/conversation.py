@@ -133,13 +133,13 @@ def _noun_kind(anaphor: str) -> str | None:
     return next((kind for kind, noun in _KIND_OF_NOUN if noun.search(anaphor.lower())), None)
 
 
-def _other_kind(turn: Turn, kind: str | None) -> bool:
-    """The turn's answer is of another kind than the noun anaphor names: a product (labelled
-    one, or answering a question that asked for one) for "the company", and the reverse."""
+def _other_kind(label: Label | None, asked: str, kind: str | None) -> bool:
+    """An answer (its ``label``, and the kind its question ``asked`` for) is of another kind
+    than the noun anaphor names: a product for "the company", and the reverse."""
     if kind is None:
         return False
     other = next(k for k in _LABEL_OF_KIND if k != kind)
-    return turn.answer_label == _LABEL_OF_KIND[other] or analyze(turn.question).kind == other
+    return label == _LABEL_OF_KIND[other] or asked == other
 
 
 def _topic(turn: Turn, *, personal: bool, strict: bool = False, kind: str | None = None) -> tuple[str | None, bool]:
@@ -150,11 +150,11 @@ def _topic(turn: Turn, *, personal: bool, strict: bool = False, kind: str | None
     label = turn.answer_label
     # After "What is Ernie Bot?" or "Who is Guo Tao?", "it" and "he" are still what was asked
     # about; the answer is a description of it.
-    describing = analyze(turn.question).kind == "description"
-    if turn.answer and not describing:
+    asked = analyze(turn.question).kind
+    if turn.answer and asked != "description":
         if personal and label == Label.PERSON:
             return turn.answer, True
-        if not personal and label not in _NOT_A_THING and not _other_kind(turn, kind):
+        if not personal and label not in _NOT_A_THING and not _other_kind(label, asked, kind):
             return turn.answer, True
     names = _names(turn.question)
     if not personal:
