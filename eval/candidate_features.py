@@ -1,4 +1,4 @@
-"""Two more features for the combined reader's candidate score, measured (eighth session).
+"""More features for the combined reader's candidate score, measured (eighth and tenth sessions).
 
     python eval/candidate_features.py        # records both benchmarks once (~3 min), then prints
 
@@ -14,6 +14,15 @@ Two signals the score does not see yet:
 * ``mm`` and ``gap``: the span model's own score for every candidate, the rule reader's spans
   included (today a rule span the model did not pick gets a model confidence of 0): its
   start+end logit over the null score, and how far it lies below the best span of its window.
+
+Two more, measured in the tenth session:
+
+* ``fit``: how well the candidate's type fits what the question asks for (the rule reader's
+  type fit; for a span only the model found, its entity type against the question's).
+  "What share of the world's LLMs did China possess?": the model's "130" agrees with a rule
+  span of the wrong type and beats the rules' "40%".
+* ``rrank``: the rule reader's ranking score, which adds closeness to the question's words to
+  the confidence the combination sees.
 
 Each variant is refitted on the calibration halves of both benchmarks, as
 ``eval/fit_combination.py`` does; the figures are for the best candidate of each question
@@ -124,15 +133,28 @@ class Recorder(fc.Recorder):
         self.last = []
         for a, f in candidates(model, rules):
             scored = model_span_scores(self.model_reader, text, read, a, cache)
-            self.last.append((a, {**f, "tree_d": tree_distance(text, a), "span": scored}))
+            self.last.append((a, {**f, "tree_d": tree_distance(text, a), "span": scored, **type_features(a, f)}))
         return fc.CombinedReader.read(self, question, hits, passages)
+
+
+def type_features(answer, f: dict) -> dict:
+    """``fit``: how well the candidate's type fits the question, in [0, 1] (the rule reader's
+    type fit when it holds the candidate; else the model's +1/0/-1 mapped to 1/0.5/0).
+    ``rrank``: the rule reader's ranking score, which adds closeness to the question's words
+    to its confidence (0 for a candidate only the model found)."""
+    feats = dict(answer.explanation.features) if answer.explanation else {}
+    fit = feats.get("type_fit", 0.0)
+    if f["rules"] == 0.0:
+        fit = (float(fit) + 1.0) / 2.0
+    return {"fit": float(fit), "rrank": float(feats.get("rank_score", 0.0)) if f["rules"] else 0.0}
 
 
 def features(f: dict) -> dict:
     d, span = f.get("tree_d"), f.get("span")
     margin, gap = (span if span else (-15.0, 20.0))
     return {**{k: f[k] for k in FEATURES}, "tree": 1.0 / (1.0 + d) if d is not None else 0.0,
-            "mm": max(-15.0, min(15.0, margin)) / 10, "gap": min(20.0, gap) / 10}
+            "mm": max(-15.0, min(15.0, margin)) / 10, "gap": min(20.0, gap) / 10,
+            "fit": f.get("fit", 0.5), "rrank": f.get("rrank", 0.0)}
 
 
 class Fitted:
@@ -194,7 +216,7 @@ def main() -> None:
     shipped = Combination.from_json(json.loads((ROOT / "qa/reader_model/reader.json").read_text())["combination"])
     variants = {"shipped weights": shipped}
     base = list(FEATURES[:3])
-    for extra in ([], ["tree"], ["mm"], ["mm", "gap"], ["tree", "mm", "gap"]):
+    for extra in ([], ["tree"], ["mm"], ["mm", "gap"], ["tree", "mm", "gap"], ["fit"], ["rrank"], ["fit", "rrank"]):
         variants["refit: " + " + ".join(base + extra)] = Fitted(sets, base + extra)
     grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
     print("| weights | seeds calib | seeds test | SQuAD calib | SQuAD test | closeness calib / test |")

@@ -23,6 +23,11 @@ AGREE_F1 = 0.5
 # opinion, yet it used to add the whole agreement weight to the rule reader's span.
 AGREE_MIN_MODEL = 0.05
 TOP = 3
+# Candidates whose scores tie keep the order ``candidates`` gives them (each reader's own
+# ranking). Rule-only spans often tie: the rule reader's confidence leaves out closeness to the
+# question's words, its ranking does not. Without this, grouping would put the shorter text
+# first ("LLM" before "ThreatBook" for "Which company makes the XGPT model?").
+TIE_STEP = 1e-9
 FEATURES = ("model", "rules", "agree", "model_top", "rules_top")
 
 
@@ -125,10 +130,10 @@ class CombinedReader:
         model_answers = group_answers(self.model_reader.read(question, hits, passages))
         rule_answers = group_answers(self.rule_reader.read(question, hits, passages))
         out = []
-        for answer, feats in candidates(model_answers, rule_answers):
+        for n, (answer, feats) in enumerate(candidates(model_answers, rule_answers)):
             p = self.combination.probability(feats)
             why = Explanation(self.name, features=tuple(feats.items()),
                               terms=(("bias", self.combination.bias), *self.combination.terms(feats).items()))
-            out.append(replace(answer, score=p, rank_score=p, explanation=why))
-        out.sort(key=lambda a: -a.score)
+            out.append(replace(answer, score=p, rank_score=p - TIE_STEP * n, explanation=why))
+        out.sort(key=lambda a: -a.rank_score)
         return out

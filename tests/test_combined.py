@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -86,6 +87,29 @@ def test_a_readers_first_answer_is_marked_even_when_its_confidence_is_lower():
     assert out["Guo Tao"]["model_top"] == 1.0
     c = Combination(rules_top=2.0)
     assert c.probability(out["360 Security Technology"]) > c.probability(out["iFlytek"])
+
+
+def test_candidates_that_tie_keep_the_rule_readers_order():
+    """"Which company makes the XGPT model?": the rules rank ThreatBook (beside "XGPT") above
+    "LLM" (further away) at the same confidence; grouping used to put the shorter text first."""
+    from qa.answers import group_answers
+    from qa.combined import CombinedReader
+
+    class Fixed:
+        def __init__(self, answers):
+            self.answers = answers
+
+        def read(self, question, hits, passages=None):
+            return list(self.answers)
+
+    rules = [replace(_answer("ThreatBook", 0.83), rank_score=0.47), replace(_answer("LLM", 0.83), rank_score=0.32)]
+    reader = CombinedReader(Fixed([]), Fixed(rules), Combination())
+    out = group_answers(reader._read("Which company makes the XGPT model?", [], 5))
+    assert [a.text for a in out] == ["ThreatBook", "LLM"]
+    assert out[0].score == pytest.approx(out[1].score)  # the confidence itself is not changed
+    swapped = [replace(rules[0], rank_score=0.32), replace(rules[1], rank_score=0.47)]
+    flipped = CombinedReader(Fixed([]), Fixed(swapped), Combination())
+    assert [a.text for a in group_answers(flipped._read("q", [], 5))] == ["LLM", "ThreatBook"]
 
 
 def test_weights_saved_before_the_rank_features_load_and_score_as_they_did():

@@ -142,6 +142,16 @@ def test_type_fit_follows_the_question():
     assert type_fit(when, Label.DATE, "this month", dataclasses.replace(w, relative_date=0.1)) == 0.1
 
 
+def test_an_organisation_fits_who_but_not_which_person():
+    w = TypeWeights()
+    who, which_person = analyze("Who launched Zhinao?"), analyze("Which person started Frontis.AI?")
+    assert type_fit(who, Label.ORG, "360 Security Technology", w) == w.org_for_person
+    assert type_fit(which_person, Label.ORG, "Frontis.AI", w) == w.other_for_person
+    # A capitalised run spaCy did not type may still be a person's name.
+    assert type_fit(which_person, Label.PROPN, "Bowen", w) == w.org_for_person
+    assert type_fit(which_person, Label.PERSON, "Zhou Bowen", w) == 1.0
+
+
 def test_closer_spans_are_nearer_and_clause_breaks_count():
     text = "Lee Kai-fu founded 01.AI, and Robin Li runs Baidu."
     c = ctx(text, "Who founded 01.AI?")

@@ -31,7 +31,10 @@ def type_fit(q: Question, label: Label, text: str, w: TypeWeights) -> float:
     if label == Label.NORP:
         return w.nationality
     if q.kind == "person":
-        return w.org_for_person if label in (Label.ORG, Label.PROPN) else w.other_for_person
+        # "Who launched X?" may be answered by a company; "Which person ...?" may not, though an
+        # untyped capitalised run (PROPN) may still be a name spaCy missed.
+        org_allowed = label == Label.PROPN or label in q.expected
+        return w.org_for_person if org_allowed and label in (Label.ORG, Label.PROPN) else w.other_for_person
     if label in q.expected:
         return w.secondary
     return w.other_name if label in NAME_LABELS else 0.0
