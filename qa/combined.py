@@ -28,7 +28,7 @@ TOP = 3
 # question's words, its ranking does not. Without this, grouping would put the shorter text
 # first ("LLM" before "ThreatBook" for "Which company makes the XGPT model?").
 TIE_STEP = 1e-9
-FEATURES = ("model", "rules", "agree", "model_top", "rules_top")
+FEATURES = ("model", "rules", "agree", "model_top", "rules_top", "model_best")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Combination:
     # not by the confidence above: its first answer can have a lower confidence than its second.
     model_top: float = 0.0
     rules_top: float = 0.0
+    # The model's best confidence for the question, the same for every candidate: how sure it
+    # is that these passages answer the question at all. Without it a rule span the model did
+    # not pick gets nothing from the model, however answerable the model finds the question.
+    model_best: float = 0.0
     threshold: float = 0.5
 
     @classmethod
@@ -69,11 +73,12 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
     """
     out: list[tuple[Answer, dict]] = []
     used_rules: set[int] = set()
+    best = {"model_best": max((m.score for m in model_answers[:TOP]), default=0.0)}
     for j, m in enumerate(model_answers[:TOP]):
         match = None if m.score < AGREE_MIN_MODEL else next(
             (i for i, r in enumerate(rule_answers[:TOP]) if i not in used_rules and f1(m.text, r.text) >= AGREE_F1),
             None)
-        top = {"model_top": float(j == 0), "rules_top": float(match == 0)}
+        top = {"model_top": float(j == 0), "rules_top": float(match == 0), **best}
         if match is None:
             out.append((m, {"model": m.score, "rules": 0.0, "agree": 0.0, **top}))
         else:
@@ -83,7 +88,7 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
     for i, r in enumerate(rule_answers[:TOP]):
         if i not in used_rules:
             out.append((r, {"model": 0.0, "rules": r.score, "agree": 0.0, "model_top": 0.0,
-                            "rules_top": float(i == 0)}))
+                            "rules_top": float(i == 0), **best}))
     return out
 
 

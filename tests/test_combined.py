@@ -60,9 +60,11 @@ def test_candidates_match_readers_by_f1_and_keep_the_rule_span():
     model = [_answer("venture capitalist Lee Kai-fu", 0.4), _answer("2021", 0.1)]
     rules = [_answer("Lee Kai-fu", 0.8), _answer("Beijing", 0.3)]
     out = {a.text: f for a, f in candidates(model, rules)}
-    assert out["Lee Kai-fu"] == {"model": 0.4, "rules": 0.8, "agree": 1.0, "model_top": 1.0, "rules_top": 1.0}
-    assert out["2021"] == {"model": 0.1, "rules": 0.0, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
-    assert out["Beijing"] == {"model": 0.0, "rules": 0.3, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
+    best = {"model_best": 0.4}  # the model's best confidence for the question, on every candidate
+    assert out["Lee Kai-fu"] == {"model": 0.4, "rules": 0.8, "agree": 1.0, "model_top": 1.0, "rules_top": 1.0, **best}
+    assert out["2021"] == {"model": 0.1, "rules": 0.0, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0, **best}
+    assert out["Beijing"] == {"model": 0.0, "rules": 0.3, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0, **best}
+    assert all(f["model_best"] == 0.0 for _, f in candidates([], rules))
 
 
 def test_a_model_answer_the_model_barely_believes_is_no_agreement():
@@ -74,7 +76,7 @@ def test_a_model_answer_the_model_barely_believes_is_no_agreement():
     rules = [_answer("CEO of Baidu", 0.8)]
     weak = {a.text: f for a, f in candidates([_answer("Beijing", 0.48), _answer("Baidu", 0.003)], rules)}
     assert weak["CEO of Baidu"]["agree"] == 0.0 and weak["Baidu"] == {
-        "model": 0.003, "rules": 0.0, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0}
+        "model": 0.003, "rules": 0.0, "agree": 0.0, "model_top": 0.0, "rules_top": 0.0, "model_best": 0.48}
     meant = {a.text: f for a, f in candidates([_answer("Baidu", AGREE_MIN_MODEL)], rules)}
     assert meant["CEO of Baidu"]["agree"] == 1.0 and "Baidu" not in meant
 
@@ -114,10 +116,24 @@ def test_candidates_that_tie_keep_the_rule_readers_order():
 
 def test_weights_saved_before_the_rank_features_load_and_score_as_they_did():
     old = Combination.from_json({"bias": -3.4, "model": 4.2, "rules": 2.2, "agree": 1.0, "threshold": 0.22})
-    assert old.model_top == old.rules_top == 0.0
+    assert old.model_top == old.rules_top == old.model_best == 0.0
     feats = {"model": 0.5, "rules": 0.9, "agree": 1.0, "model_top": 1.0, "rules_top": 1.0}
     z = -3.4 + 4.2 * 0.5 + 2.2 * 0.9 + 1.0
     assert old.probability(feats) == pytest.approx(1 / (1 + math.exp(-z)))
+
+
+def test_a_question_the_model_finds_answerable_lifts_every_candidate_alike():
+    """"When was the interim regulation released?": a rule span the model did not pick used to
+    get nothing from the model, however sure the model was that the passages answer it."""
+    c = Combination(model_best=1.0)
+    rules = [_answer("July", 1.0), _answer("Monday", 0.7)]
+    sure = {a.text: f for a, f in candidates([_answer("August 15, 2023", 0.8)], rules)}
+    unsure = {a.text: f for a, f in candidates([_answer("August 15, 2023", 0.1)], rules)}
+    assert c.probability(sure["July"]) > c.probability(unsure["July"])
+    # The same for every candidate of the question: their order is the order without it.
+    plain = Combination()
+    assert (c.probability(sure["July"]) > c.probability(sure["Monday"])) == (
+        plain.probability(sure["July"]) > plain.probability(sure["Monday"]))
 
 
 def test_agreement_raises_the_combined_score():
