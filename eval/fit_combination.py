@@ -122,16 +122,24 @@ def closeness(sets: dict[str, list[dict]], comb: Combination, t: float, half: bo
     return float(np.mean(out))
 
 
-def with_model_best(sets: dict[str, list[dict]], shipped: Combination, grid) -> Combination:
+def base_bias(combination_json: dict) -> float:
+    """The bias the ``model_best`` search starts from: the one before any search, so that
+    searching again from written weights tries the same grid (and writes nothing new)."""
+    return float(combination_json.get("bias_before_model_best", combination_json["bias"]))
+
+
+def with_model_best(sets: dict[str, list[dict]], shipped: Combination, grid, bias: float | None = None) -> Combination:
     """The shipped weights plus the model's best confidence for the question (``model_best``),
     its weight and a bias shift searched on a small grid, each with its own threshold, all on
     the calibration halves. A logistic refit on candidate rightness gives it too much weight
     (it says whether the question is answerable, not which candidate is right): ties go to the
-    smallest weight, then the smallest shift."""
+    smallest weight, then the smallest shift. ``bias``: the bias before any shift (the
+    shipped one by default)."""
+    bias = shipped.bias if bias is None else bias
     tried = []
     for w in (0.5, 1.0, 2.0, 3.0):
         for shift in (0.0, -0.2 * w, -0.4 * w):
-            comb = dataclasses.replace(shipped, model_best=w, bias=shipped.bias + shift)
+            comb = dataclasses.replace(shipped, model_best=w, bias=bias + shift)
             t = float(max(grid, key=lambda t: (closeness(sets, comb, t, True), -t)))
             tried.append((round(closeness(sets, comb, t, True), 6), -w, -abs(shift),
                           dataclasses.replace(comb, threshold=t)))
@@ -152,7 +160,7 @@ def main() -> None:
         fits[label] = comb = dataclasses.replace(comb, threshold=t)
         print(f"{label}: {comb}; closeness calib {closeness(sets, comb, t, True):.3f}, "
               f"test {closeness(sets, comb, t, False):.3f}")
-    comb = fits["shipped weights + model_best"] = with_model_best(sets, shipped, grid)
+    comb = fits["shipped weights + model_best"] = with_model_best(sets, shipped, grid, base_bias(meta["combination"]))
     print(f"shipped weights + model_best: {comb}; closeness calib {closeness(sets, comb, comb.threshold, True):.3f}, "
           f"test {closeness(sets, comb, comb.threshold, False):.3f}")
     # The rank features are kept only when they help on the calibration halves.
@@ -175,6 +183,8 @@ def main() -> None:
                                f"(eval/fit_combination.py: {chosen})")
         fitted["threshold_fitted_on_held_out_articles"] = meta["combination"].get(
             "threshold_fitted_on_held_out_articles")
+        if chosen == "shipped weights + model_best":
+            fitted["bias_before_model_best"] = base_bias(meta["combination"])
         update_info(meta_path.parent, combination=fitted)
         print(f"written to {meta_path}")
 

@@ -228,3 +228,31 @@ def test_fit_combination_records_the_candidates_the_assistant_scores(default_ass
     assert rec.last and got[0].text == default_assistant.reader._read(q, hits, 2)[0].text
     best = max(rec.last, key=lambda c: rec.combination.probability(c[1]))
     assert best[0].text == got[0].text and rec.combination.probability(best[1]) == pytest.approx(got[0].score)
+
+
+def test_searching_model_best_again_from_written_weights_finds_the_same_weights(monkeypatch):
+    """eval/fit_combination.py searches model_best's weight and a bias shift from the bias before
+    any search. Searching from the written (already shifted) bias would reach new points and
+    could write a second shift on a 0.001 gain; anchored, a second run finds the same weights."""
+    import dataclasses
+    import importlib.util
+
+    import numpy as np
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("fit_combination", ROOT / "eval" / "fit_combination.py")
+    fc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fc)
+    # A stand-in for closeness to the targets: met once the bias is at most -4.0.
+    monkeypatch.setattr(fc, "closeness", lambda sets, comb, t, half: float(comb.bias <= -4.0 + 1e-9))
+    shipped = Combination(bias=-3.6, model=4.7, rules=2.4, agree=0.9, threshold=0.22)
+    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
+    first = fc.with_model_best({}, shipped, grid)
+    assert (first.model_best, round(first.bias, 6)) == (1.0, -4.0)  # the smallest weight that gets there
+    written = {**dataclasses.asdict(first), "bias_before_model_best": shipped.bias}
+    again = fc.with_model_best({}, Combination.from_json(written), grid, fc.base_bias(written))
+    assert again == first
+    drifted = fc.with_model_best({}, Combination.from_json(written), grid)  # from the shifted bias
+    assert drifted.model_best != first.model_best
+    assert fc.base_bias({"bias": -3.0}) == -3.0
