@@ -1,7 +1,7 @@
 """Measure a newly trained span model through the whole pipeline, beside the shipped one.
 
     python -m qa.training --data ../shared/train/squad2-train-mix.json --out runs/X ...  # CPU or GPU
-    python eval/trial_model.py runs/X/model          # about 15 minutes on 2 cores
+    python eval/trial_model.py runs/X/model          # 7-15 minutes on 2 cores
 
 Why: a model that reads its own paragraph better (the learning curve) has more than once read
 the open corpus worse once its confidence and the combination with the rules were fitted
@@ -17,6 +17,10 @@ way the shipped model was measured:
    HasAns F1 / NoAns accuracy on each half at the operating threshold, with the shipped
    combination weights, refitted on the calibration halves, and with ``model_best``'s weight
    searched again (as ``eval/fit_combination.py`` does), and closeness to the targets.
+
+The shipped model's answers are read from ``eval/reports/combination-candidates.json`` when
+that file is there (``eval/fit_combination.py`` writes it too); delete it after changing the
+shipped reader.
 
 Nothing is shipped. To ship a model that wins on the calibration halves: copy
 ``runs/X/trial/model.safetensors`` and ``reader.json`` to ``qa/reader_model/``, then run
@@ -109,6 +113,8 @@ def main() -> None:
         # scores as the shipped reader does, whose weights were refitted on both benchmarks.
         shipped = json.loads((SHIPPED / META_FILE).read_text())
         update_info(out, **{k: shipped[k] for k in FROM_SHIPPED if k in shipped})
+        # Answers recorded before this calibration are another reader's.
+        (out / "combination-candidates.json").unlink(missing_ok=True)
     shipped_sets = benchmark_sets(fc.record, ROOT / "eval/reports/combination-candidates.json", args.squad)
     trial_sets = benchmark_sets(functools.partial(fc.record, model=out), out / "combination-candidates.json",
                                 args.squad)
