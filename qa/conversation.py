@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from lemminflect import getAllLemmas
 
 from qa.labels import NUMERIC_LABELS, TIME_LABELS, Label
-from qa.question import analyze
+from qa.question import analyze, without_opening
 from qa.tokens import tokenize
 
 _PERSONAL = r"he|she|him|his|her|hers|himself|herself"
@@ -246,8 +246,9 @@ class Rewrite:
 
     @property
     def search_text(self) -> str:
-        """What retrieval searches: the question plus the earlier turn's words, if any."""
-        return " ".join((self.query, *self.context))
+        """What retrieval searches: the question (without an opening "And") plus the earlier
+        turn's words, if any."""
+        return " ".join((without_opening(self.query), *self.context))
 
 
 def resolve(question: str, history: Sequence[Turn | str]) -> Rewrite:

@@ -55,3 +55,29 @@ def test_context_in_parentheses_does_not_decide_the_kind():
     q = analyze("Which start-up did Zhou Bowen found?", ["role", "JD.com"])
     assert q.kind == "organisation"
     assert "role" in q.context and "role" in q.terms
+
+
+@pytest.mark.parametrize("typed,read", [
+    ("And what is iFlytek known for?", "What is iFlytek known for?"),
+    ("and when did it take effect?", "When did it take effect?"),
+    ("So, who founded 01.AI?", "Who founded 01.AI?"),
+    ("But why?", "Why?"),
+])
+def test_a_conversational_opening_is_not_part_of_the_question(typed, read):
+    q, plain = analyze(typed), analyze(read)
+    assert q.text == read
+    assert (q.kind, q.expected, q.terms, q.focus) == (plain.kind, plain.expected, plain.terms, plain.focus)
+
+
+@pytest.mark.parametrize("text", ["And Baidu's?", "And?", "Andrew founded what?", "Well known for what?",
+                                  "So far, how many LLMs were approved?"])
+def test_words_that_only_look_like_an_opening_stay(text):
+    assert analyze(text).text == text
+
+
+def test_the_span_model_reads_the_question_without_its_opening(model_assistant):
+    """Prefixed to the stand-alone seed questions, "And " changed the span model's answers;
+    the model never saw a question start that way."""
+    a = model_assistant.ask("And who founded 01.AI?", threshold=float("-inf")).answer
+    b = model_assistant.ask("Who founded 01.AI?", threshold=float("-inf")).answer
+    assert a is not None and (a.text, a.score) == (b.text, b.score)
