@@ -112,9 +112,10 @@ _PLURAL = re.compile(
 # "Can you tell me who founded 01.AI?"). It asks nothing, and questions in training data never
 # start with it. Prefixed to the 72 answerable stand-alone seed questions, it lowered the
 # default reader's F1 from 0.827 to 0.803 ("And "), 0.737 ("Please tell me "), 0.720
-# ("Do you know ") and 0.709 ("Can you tell me "). Follow-up rewriting reads it before this
-# (``qa.conversation``: "And Baidu's?").
-_CONJ = r"(?:and|but|so|also|then|ok(?:ay)?|well|now)\s*,?\s+"
+# ("Do you know "), 0.709 ("Can you tell me ") and 0.639 ("Hi, "). Follow-up rewriting reads
+# it before this (``qa.conversation``: "And Baidu's?").
+_CONJ = (r"(?:(?:and|but|so|also|then|ok(?:ay)?|well|now|(?:hi|hello|hey)(?:\s+there)?|thanks|thank\s+you)"
+         r"\s*[,!.;:]?\s+){1,2}")
 _ASK = (r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|show)\s+me|(?:please\s+)?tell\s+me|"
         r"do\s+you\s+know|does\s+anyone\s+know|i\s+(?:would|'d|’d)\s+like\s+to\s+know|"
         r"i\s+want\s+to\s+know|i\s+wonder|please)\s*,?\s+")

@@ -66,6 +66,8 @@ def test_context_in_parentheses_does_not_decide_the_kind():
     ("Could you please tell me when the regulation took effect?", "When the regulation took effect?"),
     ("Please, how many LLMs were approved?", "How many LLMs were approved?"),
     ("And do you know which company makes XGPT?", "Which company makes XGPT?"),
+    ("Hi, who founded 01.AI?", "Who founded 01.AI?"),
+    ("Thanks! And when was Frontis.AI founded?", "When was Frontis.AI founded?"),
 ])
 def test_a_conversational_opening_is_not_part_of_the_question(typed, read):
     q, plain = analyze(typed), analyze(read)
@@ -75,7 +77,7 @@ def test_a_conversational_opening_is_not_part_of_the_question(typed, read):
 
 @pytest.mark.parametrize("text", ["And Baidu's?", "And?", "Andrew founded what?", "Well known for what?",
                                   "So far, how many LLMs were approved?", "Tell me about Baidu",
-                                  "Do you know Baidu?", "Can you tell me about XGPT?"])
+                                  "Do you know Baidu?", "Can you tell me about XGPT?", "Hi", "Thanks!"])
 def test_words_that_only_look_like_an_opening_stay(text):
     assert analyze(text).text == text
 
@@ -84,6 +86,6 @@ def test_the_span_model_reads_the_question_without_its_opening(model_assistant):
     """Prefixed to the stand-alone seed questions, "And " or "Can you tell me " changed the
     answers; the span model never saw a question start that way."""
     b = model_assistant.ask("Who founded 01.AI?", threshold=float("-inf")).answer
-    for typed in ("And who founded 01.AI?", "Can you tell me who founded 01.AI?"):
+    for typed in ("And who founded 01.AI?", "Can you tell me who founded 01.AI?", "Hi, who founded 01.AI?"):
         a = model_assistant.ask(typed, threshold=float("-inf")).answer
         assert a is not None and (a.text, a.score) == (b.text, b.score), typed
