@@ -218,7 +218,7 @@ def main() -> None:
     base = list(FEATURES[:3])
     for extra in ([], ["tree"], ["mm"], ["mm", "gap"], ["tree", "mm", "gap"], ["fit"], ["rrank"], ["fit", "rrank"]):
         variants["refit: " + " + ".join(base + extra)] = Fitted(sets, base + extra)
-    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
+    grid = fc.GRID
     print("| weights | seeds calib | seeds test | SQuAD calib | SQuAD test | closeness calib / test |")
     print("|---|---|---|---|---|---|")
     for label, comb in variants.items():

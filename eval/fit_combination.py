@@ -44,6 +44,9 @@ from qa.metrics import answer_scores  # noqa: E402
 
 TARGETS = {"seeds": (0.90, 0.90), "squad": (0.60, 0.60)}
 RIGHT_F1 = 0.5
+# Thresholds tried on the calibration halves (here, in eval/candidate_features.py and
+# eval/trial_model.py).
+GRID = np.round(np.arange(0.05, 0.95, 0.01), 2)
 
 
 class Recorder(CombinedReader):
@@ -152,7 +155,7 @@ def main() -> None:
     meta_path = ROOT / "qa/reader_model/reader.json"
     meta = json.loads(meta_path.read_text())
     shipped = Combination.from_json(meta["combination"])
-    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
+    grid = GRID
     fits = {}
     for label, features in (("refit, without rank features", FEATURES[:3]), ("refit, with them", FEATURES[:5])):
         comb = fit(sets, features)

@@ -36,7 +36,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,7 +77,7 @@ def rows_of(sets: dict, comb, threshold: float) -> list[str]:
 
 def report(shipped_sets: dict, trial_sets: dict, shipped_json: dict) -> None:
     shipped_comb = Combination.from_json(shipped_json)
-    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
+    grid = fc.GRID
     refit = fc.fit(trial_sets, FEATURES[:3])
     refit = dataclasses.replace(refit, threshold=float(
         max(grid, key=lambda t: (fc.closeness(trial_sets, refit, t, True), -t))))
