@@ -51,7 +51,7 @@ def load_reader(retriever: Retriever, config: ReaderConfig) -> Reader:
         from qa.combined import CombinedReader
 
         exits = {n: model.stage_exits[n] for n in config.stages if n in model.stage_exits}
-        return CombinedReader(model, rules, model.combination, exits)
+        return CombinedReader(model, rules, model.combination, exits, model.stage_give_up)
     return model
 
 

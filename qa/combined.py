@@ -103,7 +103,7 @@ class CombinedReader:
     name = "combined"
 
     def __init__(self, model_reader, rule_reader, combination: Combination | None = None,
-                 stages: dict[int, float] | None = None) -> None:
+                 stages: dict[int, float] | None = None, give_up: dict[int, float] | None = None) -> None:
         self.model_reader = model_reader
         self.rule_reader = rule_reader
         self.combination = combination or Combination()
@@ -111,19 +111,24 @@ class CombinedReader:
         # Passages read at each stage -> the confidence at which reading stops there. The
         # points are measured with the combination's weights (eval/early_exit.py).
         self.stages = dict(sorted((stages or {}).items()))
+        # Passages read -> the confidence below which reading stops there too, and the reader
+        # abstains: on both benchmarks a question whose best answer after 3 passages is below
+        # the threshold was not lifted above it by passages 4 and 5 often enough to pay for
+        # reading them (eval/early_exit.py chooses these points like the exit points).
+        self.give_up = {n: t for n, t in (give_up or {}).items() if n in self.stages}
 
     def read(self, question, hits: Sequence[Hit], passages: int | None = None) -> list[Answer]:
         """Candidates of both readers, scored together, best first. With ``stages``, the top
         passage is read first, then the top 2, and so on, stopping at the first stage whose
-        best candidate reaches its exit point: most questions are settled by their top
-        passages, and the span model's time grows with every passage read (passages already
-        read are not read again: their model output is cached)."""
+        best candidate reaches its exit point, or falls below its give-up point: most questions
+        are settled by their top passages, and the span model's time grows with every passage
+        read (passages already read are not read again: their model output is cached)."""
         n = passages or self.model_reader.config.passages
         for stage, exit_at in self.stages.items():
             if stage >= min(n, len(hits)):
                 break
             early = self._read(question, hits, stage)
-            if early and early[0].score >= exit_at:
+            if early and (early[0].score >= exit_at or early[0].score < self.give_up.get(stage, -1.0)):
                 return early
         return self._read(question, hits, n)
 

@@ -160,6 +160,7 @@ class ModelReader:
         self.verifier: tuple[np.ndarray, float] | None = None
         self.combination = None  # the combined reader's weights, when fitted for this model
         self.stage_exits: dict[int, float] = {}  # the combined reader's exit points, likewise
+        self.stage_give_up: dict[int, float] = {}  # and the points below which it stops reading
         self.model, self._onnx = None, None
         self._guess_cache = LRU(GUESS_CACHE)
         if is_shipped_form(source):
@@ -183,6 +184,7 @@ class ModelReader:
             self.combination = Combination.from_json(info["combination"])
         if info.get("stages"):
             self.stage_exits = {int(n): float(t) for n, t in info["stages"]["exit"].items()}
+            self.stage_give_up = {int(n): float(t) for n, t in info["stages"].get("give_up", {}).items()}
         if info.get("verifier"):
             v = info["verifier"]
             self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))

@@ -163,6 +163,29 @@ def test_staged_reading_stops_early_only_when_confident(default_assistant):
     assert [(a.text, round(a.score, 6)) for a in never.read(q, pool)] == [(a.text, round(a.score, 6)) for a in full]
 
 
+def test_staged_reading_gives_up_on_a_hopeless_question(default_assistant):
+    """Below a stage's give-up point the combined reader stops reading and its answers are that
+    stage's; between the two points it reads on. The shipped points lie below the threshold, so
+    giving up always means abstaining, and they come with the model (reader.json)."""
+    from qa.combined import CombinedReader
+
+    reader = default_assistant.reader
+    assert set(reader.give_up) <= set(reader.stages)
+    assert all(0 < t < reader.default_threshold for t in reader.give_up.values())
+    q = "Which company makes the XGPT model?"
+    pool = default_assistant.retriever.search(q, k=50)
+    first = [(a.text, round(a.score, 6)) for a in reader._read(q, pool, 1)]
+    full = [(a.text, round(a.score, 6)) for a in reader._read(q, pool, 5)]
+    assert first != full
+    never = {1: 2.0, 2: 2.0, 3: 2.0}
+    hopeless = CombinedReader(reader.model_reader, reader.rule_reader, reader.combination, never, {1: 2.0})
+    assert [(a.text, round(a.score, 6)) for a in hopeless.read(q, pool)] == first
+    patient = CombinedReader(reader.model_reader, reader.rule_reader, reader.combination, never, {1: -1.0})
+    assert [(a.text, round(a.score, 6)) for a in patient.read(q, pool)] == full
+    # A give-up point for a stage that is not read is dropped.
+    assert CombinedReader(reader.model_reader, reader.rule_reader, reader.combination, {2: 0.5}, {1: 0.1}).give_up == {}
+
+
 def test_staged_reading_keeps_the_seed_answers(seed_retriever, default_assistant):
     """Stopping early changes no answer the user sees on the stand-alone seed questions
     (measured: none of 97 with the shipped exit points, eval/README.md); the floor allows 3."""
@@ -209,6 +232,31 @@ def test_exit_points_are_the_lowest_that_cost_no_calibration_half_anything():
     assert mod.figures(data, ids, {2: 0.3})["noans"] == 0.0
     assert mod.figures(data, ids, {1: 0.5, 2: 0.4}) == {"hasans": 1.0, "noans": 1.0, "passages": 3.0}
     assert mod.choose({"one": data}, stages=(1, 2)) == {1: 0.4, 2: 0.4}
+
+
+def test_give_up_points_are_the_highest_that_cost_no_calibration_half_anything():
+    """eval/early_exit.py: a give-up point that would withhold an answer found later is refused;
+    one that only stops a hopeless question early is taken, and always below the threshold."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("early_exit", ROOT / "eval" / "early_exit.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # "a" is found from 2 passages (0.15 from 1). "b" has no answer and never gets above 0.12,
+    # but from 5 passages a wrong span scores 0.3 and would be shown.
+    data = {"calib": ["a", "b"], "threshold": 0.2,
+            "answers": {"a": ["Lee Kai-fu"], "b": []},
+            "runs": {"1": {"a": ["Lee Kai-fu", 0.15, 20], "b": ["Baidu", 0.12, 20]},
+                     "2": {"a": ["Lee Kai-fu", 0.6, 30], "b": ["Baidu", 0.05, 30]},
+                     "5": {"a": ["Lee Kai-fu", 0.6, 70], "b": ["Xiaomi", 0.3, 70]}}}
+    exits = {1: 0.5, 2: 0.5}
+    assert mod.figures(data, ["a", "b"], exits) == {"hasans": 1.0, "noans": 0.0, "passages": 3.5}
+    assert mod.figures(data, ["a", "b"], exits, {1: 0.16})["hasans"] == 0.0  # "a" given up on
+    give = mod.choose_give_up({"one": data}, exits)
+    assert give == {1: 0.15, 2: 0.19}  # "a" scores 0.15 from its top passage: not below it
+    assert mod.figures(data, ["a", "b"], exits, give) == {"hasans": 1.0, "noans": 1.0, "passages": 1.5}
 
 
 def test_fit_combination_records_the_candidates_the_assistant_scores(default_assistant):
