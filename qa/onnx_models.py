@@ -8,6 +8,11 @@ applies them) is exported from the packaged weights on first use, into a cache f
 (``$QA_CACHE_DIR``, else ``~/.cache/qa``), and reused after. Nothing is downloaded. The int8
 form was measured too: 1.5 ms a query, but its vectors fell to cosine 0.968 of torch's, under
 the 0.99 the project requires, so it is not used.
+
+Both graphs are exported with attention written out (``eager``, not PyTorch's fused SDPA op),
+so that ONNX Runtime's transformer optimiser can fuse each layer's attention, LayerNorms and
+GELU into single operators: about 10% faster on 2 cores, outputs within 2e-5 of the unfused
+graph. In the SDPA export it found no attention to fuse (eval/README.md).
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-_EXPORT_VERSION = 1  # bump when the exported graph changes
+_EXPORT_VERSION = 2  # bump when the exported graph changes (2: eager attention, fused)
 
 
 def cache_dir() -> Path:
@@ -99,9 +104,31 @@ def touch(path: Path) -> None:
         pass
 
 
-def _write_graph(module, outputs: list[str], target: Path) -> None:
+def eager(model):
+    """``model`` with its attention as plain products and a softmax, the pattern ONNX Runtime's
+    optimiser fuses (same weights, same outputs)."""
+    try:
+        model.set_attn_implementation("eager")
+    except (AttributeError, ValueError):  # an older transformers
+        model.config._attn_implementation = "eager"
+    return model
+
+
+def _fuse(path: Path, heads: int, hidden: int) -> None:
+    """Fuse the BERT graph at ``path`` in place (attention, LayerNorm, GELU). A graph the
+    optimiser cannot fuse is kept as it is: it runs the same, only slower."""
+    try:
+        from onnxruntime.transformers import optimizer
+
+        fused = optimizer.optimize_model(str(path), model_type="bert", num_heads=heads, hidden_size=hidden)
+        fused.save_model_to_file(str(path))
+    except Exception as exc:  # an onnxruntime without the optimiser, an unknown pattern...
+        log.warning("ONNX graph not fused (%s: %s); it runs unfused", type(exc).__name__, exc)
+
+
+def _write_graph(module, outputs: list[str], target: Path, config=None) -> None:
     """Export ``module(input_ids, attention_mask, token_type_ids)`` to ``target``, atomically,
-    then prune the older graphs beside it."""
+    fused when the BERT ``config`` is given, then prune the older graphs beside it."""
     import torch
 
     sample = torch.ones((2, 8), dtype=torch.int64)
@@ -117,6 +144,8 @@ def _write_graph(module, outputs: list[str], target: Path) -> None:
                 dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in _INPUTS},
                               **{n: {0: "batch"} for n in outputs}},
                 opset_version=17, dynamo=False)
+        if config is not None:
+            _fuse(Path(tmp), config.num_attention_heads, config.hidden_size)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -141,7 +170,7 @@ def export(model_dir: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    model = eager(AutoModel.from_pretrained(str(model_dir)).eval())
 
     class Pooled(torch.nn.Module):
         def __init__(self, m):
@@ -155,7 +184,7 @@ def export(model_dir: Path, target: Path) -> None:
             v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(v, dim=-1)
 
-    _write_graph(Pooled(model), ["embedding"], target)
+    _write_graph(Pooled(model), ["embedding"], target, model.config)
 
 
 class OnnxEncoder:
@@ -237,6 +266,7 @@ def int8_graph(graph: Path) -> Path:
     target = graph.parent / f"{name}-{INT8_FORM}-{stamp}.onnx"
     if target.exists():
         return target
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=graph.parent)
@@ -248,8 +278,11 @@ def int8_graph(graph: Path) -> Path:
         quiet = logging.Filter("no-such-logger")
         logging.getLogger().addFilter(quiet)
         try:
+            # The fused operators are ONNX Runtime's own, which the quantiser's shape inference
+            # does not type: their outputs are float.
             quantize_dynamic(str(graph), tmp, weight_type=QuantType.QInt8, per_channel=True,
-                             nodes_to_exclude=fp32_nodes(graph))
+                             nodes_to_exclude=fp32_nodes(graph),
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         finally:
             logging.getLogger().removeFilter(quiet)
         os.replace(tmp, target)
@@ -276,7 +309,8 @@ class OnnxSpanModel:
         """Write the graph of a torch span model to ``path`` (no session is opened: the caller
         may run its int8 form instead)."""
         log.info("exporting the reader model to ONNX (once): %s", path)
-        _write_graph(_SpanHeads(torch_model), ["start_logits", "end_logits", "cls"], path)
+        _write_graph(_SpanHeads(eager(torch_model)), ["start_logits", "end_logits", "cls"], path,
+                     torch_model.config)
         return path
 
     def run(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -93,6 +93,21 @@ def test_onnx_encoder_gives_torch_vectors(encoder):
     assert cos.min() >= 0.99  # measured 0.9999996
 
 
+def test_onnx_graphs_are_fused(encoder, seed_retriever):
+    """Both exported graphs have each layer's attention as one operator (ONNX Runtime's
+    optimiser), which it finds only in an export with eager attention."""
+    from collections import Counter
+
+    import onnx
+
+    from qa.neural import ModelReader
+
+    reader = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    for path in (encoder._onnx.path, reader._onnx.path):
+        ops = Counter(n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node)
+        assert ops["Attention"] == 6 and ops["SkipLayerNormalization"] == 12, (path, ops)
+
+
 def test_encoder_falls_back_to_torch_when_onnx_cannot_run(monkeypatch, tmp_path):
     import qa.onnx_models
     from qa.dense import Encoder
