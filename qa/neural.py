@@ -161,6 +161,7 @@ class ModelReader:
         self.combination = None  # the combined reader's weights, when fitted for this model
         self.stage_exits: dict[int, float] = {}  # the combined reader's exit points, likewise
         self.stage_give_up: dict[int, float] = {}  # and the points below which it stops reading
+        self.length_penalty = 0.0  # per token, when choosing a window's span (reader.json)
         self.model, self._onnx = None, None
         self._guess_cache = LRU(GUESS_CACHE)
         if is_shipped_form(source):
@@ -185,6 +186,7 @@ class ModelReader:
         if info.get("stages"):
             self.stage_exits = {int(n): float(t) for n, t in info["stages"]["exit"].items()}
             self.stage_give_up = {int(n): float(t) for n, t in info["stages"].get("give_up", {}).items()}
+        self.length_penalty = float(info.get("decoding", {}).get("length_penalty", 0.0))
         if info.get("verifier"):
             v = info["verifier"]
             self.verifier = (np.asarray(v["weights"], dtype=np.float32), float(v["bias"]))
@@ -290,7 +292,7 @@ class ModelReader:
         max_tokens = max(8, self.config.max_answer_chars // 3)
         guesses = []
         for i, w in enumerate(ws):
-            g = best_span(w, s[i], e[i], max_tokens)
+            g = best_span(w, s[i], e[i], max_tokens, length_penalty=self.length_penalty)
             if g is not None:
                 guesses.append(dataclasses.replace(g, verifier=float(ver[i])))
         return guesses, cls, ws

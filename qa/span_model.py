@@ -155,12 +155,14 @@ def pad_batch(batch: Sequence[Window]) -> dict[str, Any]:
 
 def best_span(
     window: Window, start_logits: np.ndarray, end_logits: np.ndarray,
-    max_tokens: int = 30, top: int = 20,
+    max_tokens: int = 30, top: int = 20, length_penalty: float = 0.0,
 ) -> SpanGuess | None:
     """The highest start+end logit span inside the passage part of one window.
 
     Returns ``None`` when the window holds no passage token. The null score is the ``[CLS]``
-    start+end logit, the SQuAD v2 convention.
+    start+end logit, the SQuAD v2 convention. ``length_penalty``: logits taken off per token
+    beyond the first when choosing the span (the shipped model's spans run long); the score
+    returned is the span's own start+end logit, so margins keep their calibration.
     """
     ctx = np.array([j for j, o in enumerate(window.offsets) if o is not None], dtype=np.int64)
     if ctx.size == 0:
@@ -175,12 +177,13 @@ def best_span(
         for b in ends:
             if b < a or b - a >= max_tokens:
                 continue
-            score = float(s[a] + e[b])
+            score = float(s[a] + e[b]) - length_penalty * float(b - a)
             if best is None or score > best[0]:
                 best = (score, int(a), int(b))
     if best is None:
         return None
-    score, a, b = best
+    _, a, b = best
+    score = float(s[a] + e[b])
     c0, c1 = window.offsets[a][0], window.offsets[b][1]  # type: ignore[index]
     if c1 <= c0:
         return None

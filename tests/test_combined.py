@@ -304,3 +304,4 @@ def test_searching_model_best_again_from_written_weights_finds_the_same_weights(
     drifted = fc.with_model_best({}, Combination.from_json(written), grid)  # from the shifted bias
     assert drifted.model_best != first.model_best
     assert fc.base_bias({"bias": -3.0}) == -3.0
+

@@ -219,3 +219,56 @@ def test_int8_reader_runs_a_quantised_graph_and_finds_the_same_spans(seed_retrie
         a, b = fp32.read(q, hits), int8.read(q, hits)
         assert a[0].text == b[0].text
         assert np.isclose(a[0].score, b[0].score, atol=0.1)
+
+
+def test_a_length_penalty_prefers_the_shorter_of_two_close_spans():
+    """best_span chooses by start+end logit less the penalty per extra token, and returns the
+    chosen span's own logit, so that margins keep their calibration."""
+    import numpy as np
+
+    from qa.span_model import Window, best_span
+
+    # [CLS] q [SEP] t0 t1 t2 t3 [SEP]: passage tokens at positions 3-6, each one character.
+    offsets = (None, None, None, (0, 1), (1, 2), (2, 3), (3, 4), None)
+    w = Window(tuple(range(8)), (0,) * 8, offsets, 0)
+    s = np.zeros(8, dtype=np.float32)
+    e = np.zeros(8, dtype=np.float32)
+    s[3], e[6], e[3] = 3.0, 3.0, 2.5  # t0..t3 scores 6.0, t0 alone 5.5
+    s[0] = e[0] = 1.0
+    long, short = best_span(w, s, e), best_span(w, s, e, length_penalty=0.2)
+    assert (long.start, long.end, long.score) == (0, 4, 6.0)
+    assert (short.start, short.end, short.score) == (0, 1, 5.5)
+    assert short.null_score == long.null_score == 2.0
+    assert best_span(w, s, e, length_penalty=0.1).end == 4  # 6.0 - 0.3 > 5.5
+
+
+def test_the_shipped_reader_takes_its_length_penalty_from_reader_json(seed_retriever, monkeypatch):
+    """``decoding.length_penalty`` in reader.json (eval/span_length.py writes it; the shipped
+    model has none: it cost the combined reader on both benchmarks) makes every window's span
+    no longer than without it."""
+    import qa.neural as neural
+    from qa.neural import ModelReader
+
+    plain = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    assert plain.length_penalty == 0.0
+    real = neural.read_info
+    monkeypatch.setattr(neural, "read_info", lambda src: {**real(src), "decoding": {"length_penalty": 0.5}})
+    short = ModelReader(seed_retriever.documents, annotations=seed_retriever.annotations)
+    assert short.length_penalty == 0.5
+    q = "What is iFlytek best known for?"
+    hits = seed_retriever.search(q, k=5)
+    a, b = plain.guesses(q, hits), short.guesses(q, hits)
+    assert len(a) == len(b)
+    assert all(y.end - y.start <= x.end - x.start for x, y in zip(a, b))
+    assert any(y.end - y.start < x.end - x.start for x, y in zip(a, b))
+
+def test_the_length_penalty_choice_goes_to_the_best_and_ties_to_the_smallest():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("span_length", ROOT / "eval" / "span_length.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.choose({0.0: 0.60, 0.1: 0.62, 0.2: 0.62, 0.3: 0.61}) == 0.1
+    assert mod.choose({0.0: 0.60, 0.1: 0.59}) == 0.0
