@@ -64,12 +64,23 @@ class Combination:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def type_fit(answer: Answer) -> float:
+    """How well the rule reader finds its answer fits the kind of answer asked for, in [0, 1]
+    (1 when its explanation does not say)."""
+    feats = dict(answer.explanation.features) if answer.explanation else {}
+    return float(feats.get("type_fit", 1.0))
+
+
 def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) -> list[tuple[Answer, dict]]:
     """Each reader's best answers, matched across readers by token F1, with their features.
 
     When both readers hold an answer, the rule reader's span is kept: its spans follow entity
     and phrase boundaries, the model's sometimes take a word too many ("venture capitalist Lee
-    Kai-fu").
+    Kai-fu"). Agreement counts as much as the span fits the kind of answer asked for (the rule
+    reader's type fit): two readers agreeing on a number for "what share" ("130" against the
+    rules' "40%") or on a company for "which person" is weaker evidence than agreeing on a
+    span of the wanted type. Measured with the shipped weights, closeness to the targets on
+    the calibration / test halves 0.866 / 0.772 against 0.825 / 0.772 (eval/README.md).
     """
     out: list[tuple[Answer, dict]] = []
     used_rules: set[int] = set()
@@ -84,7 +95,7 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
         else:
             used_rules.add(match)
             r = rule_answers[match]
-            out.append((r, {"model": m.score, "rules": r.score, "agree": 1.0, **top}))
+            out.append((r, {"model": m.score, "rules": r.score, "agree": type_fit(r), **top}))
     for i, r in enumerate(rule_answers[:TOP]):
         if i not in used_rules:
             out.append((r, {"model": 0.0, "rules": r.score, "agree": 0.0, "model_top": 0.0,

@@ -81,6 +81,37 @@ def test_a_model_answer_the_model_barely_believes_is_no_agreement():
     assert meant["CEO of Baidu"]["agree"] == 1.0 and "Baidu" not in meant
 
 
+def test_agreement_counts_as_much_as_the_span_fits_the_kind_asked_for():
+    """"What share of the world's LLMs did China possess?": the model's "130" matched a rule
+    span that fits a share only partly (a bare number, type fit 0.4), and the whole agreement
+    weight carried it (0.45) past the rules' "40%" (fit 1.0). Agreement now counts as much as the
+    rules' type fit: "130" is still first, at 0.32."""
+    from dataclasses import replace
+
+    from qa.types import Explanation
+
+    def ruled(text, score, fit):
+        return replace(_answer(text, score), explanation=Explanation("rules", features=(("type_fit", fit),)))
+
+    rules = [ruled("40%", 1.0, 1.0), ruled("130", 0.58, 0.4)]
+    out = {a.text: f for a, f in candidates([_answer("130", 0.22)], rules)}
+    assert out["130"]["agree"] == 0.4 and out["40%"]["agree"] == 0.0
+    shipped = default_combination()
+    assert shipped.probability(out["130"]) < shipped.probability({**out["130"], "agree": 1.0})
+    full = {a.text: f for a, f in candidates([_answer("40%", 0.22)], rules)}
+    assert full["40%"]["agree"] == 1.0
+    # Without a type fit in its explanation a rule answer agrees fully, as before.
+    assert candidates([_answer("130", 0.22)], [_answer("130", 0.58)])[0][1]["agree"] == 1.0
+
+
+def default_combination() -> Combination:
+    import json
+
+    from qa.span_model import SHIPPED_MODEL_DIR
+
+    return Combination.from_json(json.loads((SHIPPED_MODEL_DIR / "reader.json").read_text())["combination"])
+
+
 def test_a_readers_first_answer_is_marked_even_when_its_confidence_is_lower():
     # the rule reader ranks by its own score: its first answer may carry less confidence
     rules = [_answer("360 Security Technology", 0.8), _answer("iFlytek", 1.0)]
