@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "eval"))
 import fit_combination as fc  # noqa: E402
 from qa.answers import group_answers  # noqa: E402
 from qa.calibration import benchmark_script  # noqa: E402
-from qa.combined import FEATURES, Combination, candidates  # noqa: E402
+from qa.combined import FEATURES, Combination, candidates, rules_type_fit  # noqa: E402
 from qa.metrics import answer_scores  # noqa: E402
 from qa.span_model import pad_batch, windows  # noqa: E402
 from qa.tokens import tokenize  # noqa: E402
@@ -143,9 +143,10 @@ def type_features(answer, f: dict) -> dict:
     ``rrank``: the rule reader's ranking score, which adds closeness to the question's words
     to its confidence (0 for a candidate only the model found)."""
     feats = dict(answer.explanation.features) if answer.explanation else {}
-    fit = feats.get("type_fit", 0.0)
-    if f["rules"] == 0.0:
-        fit = (float(fit) + 1.0) / 2.0
+    if f["rules"]:
+        fit = rules_type_fit(answer)
+    else:
+        fit = (float(feats.get("type_fit", 0.0)) + 1.0) / 2.0
     return {"fit": float(fit), "rrank": float(feats.get("rank_score", 0.0)) if f["rules"] else 0.0}
 
 

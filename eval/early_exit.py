@@ -92,6 +92,12 @@ def _halves(data: dict, calib: bool) -> list[str]:
     return [q for q in data["answers"] if (q in set(data["calib"])) == calib]
 
 
+def _no_loss(now: dict, base: dict) -> bool:
+    """Neither figure of any benchmark falls below its baseline (NaN NoAns never counts as lower)."""
+    return all(now[n]["hasans"] >= base[n]["hasans"] - 1e-9 and not now[n]["noans"] < base[n]["noans"] - 1e-9
+               for n in base)
+
+
 def choose(sets: dict[str, dict], stages=STAGES) -> dict[int, float]:
     """Exit points from the last stage back: the lowest at which no calibration half loses on
     either figure against reading all passages, given the later stages' points."""
@@ -100,8 +106,7 @@ def choose(sets: dict[str, dict], stages=STAGES) -> dict[int, float]:
     for stage in sorted(stages, reverse=True):
         for t in GRID:
             now = {name: figures(d, _halves(d, True), {**exits, stage: t}) for name, d in sets.items()}
-            if all(now[n]["hasans"] >= base[n]["hasans"] - 1e-9 and not now[n]["noans"] < base[n]["noans"] - 1e-9
-                   for n in sets):
+            if _no_loss(now, base):
                 exits[stage] = t
                 break
     return dict(sorted(exits.items()))
@@ -117,8 +122,7 @@ def choose_give_up(sets: dict[str, dict], exits: dict[int, float]) -> dict[int, 
     for stage in sorted(exits, reverse=True):
         for t in sorted((t for t in GIVE_UP_GRID if t < limit), reverse=True):
             now = {name: figures(d, _halves(d, True), exits, {**give, stage: t}) for name, d in sets.items()}
-            if all(now[n]["hasans"] >= base[n]["hasans"] - 1e-9 and not now[n]["noans"] < base[n]["noans"] - 1e-9
-                   for n in sets):
+            if _no_loss(now, base):
                 give[stage] = t
                 break
     return dict(sorted(give.items()))

@@ -64,7 +64,7 @@ class Combination:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def type_fit(answer: Answer) -> float:
+def rules_type_fit(answer: Answer) -> float:
     """How well the rule reader finds its answer fits the kind of answer asked for, in [0, 1]
     (1 when its explanation does not say)."""
     feats = dict(answer.explanation.features) if answer.explanation else {}
@@ -95,7 +95,7 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
         else:
             used_rules.add(match)
             r = rule_answers[match]
-            out.append((r, {"model": m.score, "rules": r.score, "agree": type_fit(r), **top}))
+            out.append((r, {"model": m.score, "rules": r.score, "agree": rules_type_fit(r), **top}))
     for i, r in enumerate(rule_answers[:TOP]):
         if i not in used_rules:
             out.append((r, {"model": 0.0, "rules": r.score, "agree": 0.0, "model_top": 0.0,
