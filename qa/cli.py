@@ -321,8 +321,8 @@ def serve(host, port, reader, reader_model, int8, corpus, index_dir, **backend) 
 @click.option("--epochs", type=float, default=None, help="Passes over the data (default 3).")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (default 1e-4).")
 @click.option("--batch-size", type=int, default=None)
-@click.option("--max-length", type=int, default=None, help="Window length in tokens (default 256).")
-@click.option("--stride", type=int, default=None, help="Overlap of a long paragraph's windows, in tokens.")
+@click.option("--max-length", type=int, default=None, help="Window length in tokens (default 128).")
+@click.option("--stride", type=int, default=None, help="Overlap of a long paragraph's windows, in tokens (default 48).")
 @click.option("--negatives", type=int, default=None,
               help="Per question, this many near-miss paragraphs of its article as no-answer windows (default 0).")
 @click.option("--shared-norm", type=float, default=None,
