@@ -153,3 +153,33 @@ def test_dense_check_helps_what_x_questions(encoder):
         ) / len(sub)
 
     assert mean_f1(True) >= mean_f1(False) + 0.02
+
+
+def test_joint_threshold_takes_the_lowest_threshold_with_the_best_closeness():
+    """eval/joint_threshold.py (how the trained reader's own threshold is chosen): the worse of
+    HasAns F1/target and NoAns/target, averaged over benchmarks; ties go to the lower threshold,
+    which withholds fewer answers."""
+    import importlib.util
+
+    from qa.evaluation import QuestionResult
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("joint_threshold", ROOT / "eval" / "joint_threshold.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    def row(qid, pred, score, answers):
+        return QuestionResult(qid, "q", "q", pred, score, tuple(answers), (), (), (), 0.0, 0.0, False)
+
+    # "a" is right at 0.5, "b" right at 0.2, "c" has no answer and gets a wrong one at 0.3.
+    # Up to 0.3 "c" is shown (NoAns 0); above 0.5 nothing answerable is; between, HasAns 0.5.
+    calib = [row("a", "Baidu", 0.5, ["Baidu"]), row("b", "2021", 0.2, ["2021"]), row("c", "Xiaomi", 0.3, [])]
+    sets = [(calib, [], (0.6, 0.6))]
+    assert mod.closeness(calib, 0.31, (0.6, 0.6)) == pytest.approx(0.5 / 0.6)
+    assert mod.closeness(calib, 0.2, (0.6, 0.6)) == 0.0
+    assert mod.choose(sets, mod.closeness) == pytest.approx(0.31)
+    # A second benchmark, "d" right at 0.4 and "e" never answered: it loses "d" above 0.4, so
+    # the mean over both is still best at 0.31; alone it is best from 0, the lowest.
+    other = [row("d", "Lee Kai-fu", 0.4, ["Lee Kai-fu"]), row("e", None, 0.0, [])]
+    assert mod.choose([*sets, (other, [], (0.9, 0.9))], mod.closeness) == pytest.approx(0.31)
+    assert mod.choose([(other, [], (0.9, 0.9))], mod.closeness) == 0.0
