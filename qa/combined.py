@@ -79,8 +79,9 @@ def candidates(model_answers: Sequence[Answer], rule_answers: Sequence[Answer]) 
     Kai-fu"). Agreement counts as much as the span fits the kind of answer asked for (the rule
     reader's type fit): two readers agreeing on a number for "what share" ("130" against the
     rules' "40%") or on a company for "which person" is weaker evidence than agreeing on a
-    span of the wanted type. Measured with the shipped weights, closeness to the targets on
-    the calibration / test halves 0.866 / 0.772 against 0.825 / 0.772 (eval/README.md).
+    span of the wanted type. Measured on the eleventh session's model and weights, closeness to
+    the targets on the calibration / test halves 0.866 / 0.772 against 0.825 / 0.772
+    (eval/README.md).
     """
     out: list[tuple[Answer, dict]] = []
     used_rules: set[int] = set()
