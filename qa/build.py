@@ -18,7 +18,8 @@ from pathlib import Path
 
 from qa import store
 from qa.config import RetrieverConfig
-from qa.documents import SkippedFile, corpus_files, corpus_fingerprint, corpus_stats, iter_folder
+from qa.documents import (SkippedFile, corpus_files, corpus_fingerprint, corpus_stats, iter_folder,
+                          readme_files)
 from qa.errors import CorpusError
 from qa.retriever import Retriever
 
@@ -71,7 +72,8 @@ def build_index(
     pending: list = []
     added = 0
     last_save, unsaved = time.monotonic(), False
-    bar = tqdm(total=len(corpus_files(corpus)), unit="file", desc="index", disable=not progress)
+    files = len(corpus_files(corpus)) + len(readme_files(corpus))
+    bar = tqdm(total=files, unit="file", desc="index", disable=not progress)
     for item in iter_folder(corpus):
         bar.update(1)
         if isinstance(item, SkippedFile):

@@ -239,12 +239,29 @@ def corpus_files(folder: str | Path) -> list[Path]:
         )
     except OSError as exc:
         raise CorpusError(f"cannot list corpus folder {folder}: {exc.strerror or exc}") from exc
-    files = [p for p in files if not p.name.startswith(".") and p.name.lower() != "readme.md"]
+    readmes = [p for p in files if _is_readme(p)]
+    files = [p for p in files if not p.name.startswith(".") and not _is_readme(p)]
     if not files:
+        only = f" besides {readmes[0].name} ({README_REASON})" if readmes else ""
         raise CorpusError(
-            f"corpus folder {str(folder)!r} holds no {'/'.join(SUPPORTED_SUFFIXES)} files"
+            f"corpus folder {str(folder)!r} holds no {'/'.join(SUPPORTED_SUFFIXES)} files{only}"
         )
     return files
+
+
+# A corpus folder's README.md says what the folder holds (../shared/corpus has one); indexed, its
+# description of the documents would answer questions about them. It is reported, never dropped
+# silently: a folder of notes can have a README.md the user does want to ask about.
+README_REASON = "a folder's README.md describes the corpus and is not indexed; rename it to index it"
+
+
+def _is_readme(path: Path) -> bool:
+    return path.name.lower() == "readme.md"
+
+
+def readme_files(folder: str | Path) -> list[Path]:
+    """The README.md of a corpus folder, if it has one (see :data:`README_REASON`)."""
+    return [p for p in Path(folder).iterdir() if p.is_file() and _is_readme(p)]
 
 
 def corpus_stats(folder: str | Path) -> dict[str, list[int]]:
@@ -274,6 +291,9 @@ class SkippedFile:
 
     name: str
     reason: str
+    # False for a file left out on purpose (a README.md), which ``skip_bad=False`` does not
+    # refuse: only an unreadable, empty or clashing file is bad.
+    bad: bool = True
 
 
 def iter_folder(
@@ -281,11 +301,16 @@ def iter_folder(
 ) -> Iterator[Document | SkippedFile]:
     """Each supported file of a folder, read one at a time: a Document, or a SkippedFile with
     the reason (unreadable, empty, or sharing an id with an earlier file). ``README.md`` and
-    hidden files are not corpus files. See :func:`scan_folder` for the arguments."""
+    hidden files are not corpus files (a README.md is reported as skipped). See
+    :func:`scan_folder` for the arguments."""
     folder = Path(folder)
     metadata = load_metadata(folder)
     seen: dict[str, Path] = {}
-    for path in corpus_files(folder):
+    files = corpus_files(folder)
+    for path in readme_files(folder):
+        log.info("not indexing %s: %s", path.name, README_REASON)
+        yield SkippedFile(path.name, README_REASON, bad=False)
+    for path in files:
         doc_id = id_prefix + (path.name if name_ids else path.stem)
         try:
             if doc_id in seen:
@@ -303,7 +328,8 @@ def iter_folder(
 def scan_folder(
     folder: str | Path, *, skip_bad: bool = True, id_prefix: str = "", name_ids: bool = False
 ) -> tuple[list[Document], list[SkippedFile]]:
-    """Load every supported file of a folder (``README.md`` and hidden files are skipped).
+    """Load every supported file of a folder (hidden files are left out; a ``README.md`` is
+    reported among the skipped files).
 
     Args:
         skip_bad: log and skip unreadable, empty or clashing files (the default: one bad file
@@ -322,7 +348,7 @@ def scan_folder(
     skipped: list[SkippedFile] = []
     for item in iter_folder(folder, id_prefix=id_prefix, name_ids=name_ids):
         if isinstance(item, SkippedFile):
-            if not skip_bad:
+            if item.bad and not skip_bad:
                 raise CorpusError(item.reason)
             skipped.append(item)
         else:

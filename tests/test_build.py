@@ -89,3 +89,14 @@ def test_an_index_in_an_older_format_is_built_afresh(tiny_folder, tmp_path, enco
     r, _ = build_index(index, tiny_folder, progress=False, encoder=encoder)
     assert sorted(d for c in calls for d in c) == ["apples", "rivers", "space"]
     assert json.loads(manifest.read_text())["format_version"] == 2 and len(r.documents) == 3
+
+
+def test_a_readme_is_listed_as_skipped_and_changes_nothing(tiny_folder, tmp_path, encoder, added):
+    calls, _ = added
+    index = tmp_path / "index"
+    build_index(index, tiny_folder, progress=False, encoder=encoder)
+    calls.clear()
+    (tiny_folder / "README.md").write_text("# What this folder holds\n\nNotes.", encoding="utf-8")
+    r, skipped = build_index(index, tiny_folder, progress=False, encoder=encoder)
+    assert calls == [] and "README" not in r.documents
+    assert [(s.name, s.bad) for s in skipped] == [("README.md", False)]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import clean_text, load_file, load_folder, make_document
+from qa.documents import clean_text, load_file, load_folder, make_document, scan_folder
 from qa.errors import CorpusError
 from qa.types import Span
 
@@ -171,6 +171,19 @@ class TestLoading:
         (tmp_path / "bad.txt").write_bytes(b"\x00\x00")
         docs = load_folder(tmp_path, skip_bad=True)
         assert [d.doc_id for d in docs] == ["good"]
+
+    def test_readme_is_reported_not_dropped_silently(self, tmp_path):
+        (tmp_path / "notes.txt").write_text("Cats sleep for most of the day.")
+        (tmp_path / "README.md").write_text("# About this folder\n\nNotes on cats.")
+        docs, skipped = scan_folder(tmp_path, skip_bad=False)  # left out on purpose: no error
+        assert [d.doc_id for d in docs] == ["notes"]
+        assert [(f.name, f.bad) for f in skipped] == [("README.md", False)]
+        assert "rename it" in skipped[0].reason
+
+    def test_folder_with_only_a_readme_says_why_it_is_empty(self, tmp_path):
+        (tmp_path / "readme.md").write_text("# About this folder")
+        with pytest.raises(CorpusError, match="besides readme.md .*rename it"):
+            scan_folder(tmp_path)
 
     def test_unsupported_type(self, tmp_path):
         (tmp_path / "x.docx").write_text("hi")
