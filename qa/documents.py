@@ -224,8 +224,8 @@ def load_metadata(folder: Path) -> dict[str, dict]:
     return data
 
 
-def corpus_files(folder: str | Path) -> list[Path]:
-    """Supported files in a corpus folder, sorted by name.
+def corpus_files(folder: str | Path, *, with_readme: bool = False) -> list[Path]:
+    """Supported files in a corpus folder, sorted by name (a README.md only ``with_readme``).
 
     Raises:
         CorpusError: missing or unreadable folder, or one with no supported files.
@@ -240,7 +240,7 @@ def corpus_files(folder: str | Path) -> list[Path]:
     except OSError as exc:
         raise CorpusError(f"cannot list corpus folder {folder}: {exc.strerror or exc}") from exc
     readmes = [p for p in files if _is_readme(p)]
-    files = [p for p in files if not p.name.startswith(".") and not _is_readme(p)]
+    files = [p for p in files if not p.name.startswith(".") and (with_readme or not _is_readme(p))]
     if not files:
         only = f" besides {readmes[0].name} ({README_REASON})" if readmes else ""
         raise CorpusError(
@@ -297,7 +297,7 @@ class SkippedFile:
 
 
 def iter_folder(
-    folder: str | Path, *, id_prefix: str = "", name_ids: bool = False
+    folder: str | Path, *, id_prefix: str = "", name_ids: bool = False, with_readme: bool = False
 ) -> Iterator[Document | SkippedFile]:
     """Each supported file of a folder, read one at a time: a Document, or a SkippedFile with
     the reason (unreadable, empty, or sharing an id with an earlier file). ``README.md`` and
@@ -306,8 +306,8 @@ def iter_folder(
     folder = Path(folder)
     metadata = load_metadata(folder)
     seen: dict[str, Path] = {}
-    files = corpus_files(folder)
-    for path in readme_files(folder):
+    files = corpus_files(folder, with_readme=with_readme)
+    for path in [] if with_readme else readme_files(folder):
         log.info("not indexing %s: %s", path.name, README_REASON)
         yield SkippedFile(path.name, README_REASON, bad=False)
     for path in files:
@@ -326,7 +326,8 @@ def iter_folder(
 
 
 def scan_folder(
-    folder: str | Path, *, skip_bad: bool = True, id_prefix: str = "", name_ids: bool = False
+    folder: str | Path, *, skip_bad: bool = True, id_prefix: str = "", name_ids: bool = False,
+    with_readme: bool = False,
 ) -> tuple[list[Document], list[SkippedFile]]:
     """Load every supported file of a folder (hidden files are left out; a ``README.md`` is
     reported among the skipped files).
@@ -336,6 +337,7 @@ def scan_folder(
             must not block the rest); ``False`` raises on the first.
         id_prefix: put before every document id (uploads use ``upload:``).
         name_ids: a document's id is its file name with the extension (uploads), not the stem.
+        with_readme: index a README.md too (an uploaded one is a document the user chose).
 
     Returns:
         The documents, and the files skipped with the reason.
@@ -346,7 +348,7 @@ def scan_folder(
     """
     docs: list[Document] = []
     skipped: list[SkippedFile] = []
-    for item in iter_folder(folder, id_prefix=id_prefix, name_ids=name_ids):
+    for item in iter_folder(folder, id_prefix=id_prefix, name_ids=name_ids, with_readme=with_readme):
         if isinstance(item, SkippedFile):
             if item.bad and not skip_bad:
                 raise CorpusError(item.reason)

@@ -182,6 +182,15 @@ class LoadShedder:
             self._slots.release()
 
 
+def _has_uploads(folder: Path) -> bool:
+    """Whether the uploads folder holds a file to load. An empty one (every upload refused, or
+    only a staging file left by a crash) is no error: the service starts without uploads."""
+    try:
+        return folder.is_dir() and bool(corpus_files(folder, with_readme=True))
+    except CorpusError:
+        return False
+
+
 class Service:
     """The assistant behind the UI and the HTTP API."""
 
@@ -206,9 +215,9 @@ class Service:
         if any(d.doc_id.startswith(UPLOAD_PREFIX) for d in docs):
             raise CorpusError(f"corpus file names must not start with {UPLOAD_PREFIX!r}: "
                               "that prefix marks uploaded documents")
-        if self.uploads.is_dir() and corpus_files(self.uploads):
+        if _has_uploads(self.uploads):
             try:
-                up, bad = scan_folder(self.uploads, id_prefix=UPLOAD_PREFIX, name_ids=True)
+                up, bad = scan_folder(self.uploads, id_prefix=UPLOAD_PREFIX, name_ids=True, with_readme=True)
                 docs += up
                 self.skipped += bad
             except CorpusError as exc:

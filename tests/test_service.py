@@ -276,3 +276,26 @@ def test_delete_one_upload_and_clean_upload_errors(fresh_service, tmp_path):
     with pytest.raises(CorpusError) as err:
         fresh_service.add_file(tmp_path / "empty.txt", "empty.txt")
     assert "empty" in str(err.value) and "staging" not in str(err.value)
+
+
+def test_restart_after_the_last_upload_went_and_with_an_uploaded_readme(fresh_service, tmp_path):
+    from qa.errors import CorpusError
+    from qa.service import Service
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Llamas hum to their young.", encoding="utf-8")
+    fresh_service.add_file(notes, notes.name)
+    fresh_service.delete("upload:notes.txt")
+    (tmp_path / "blank.txt").write_text("  \n", encoding="utf-8")
+    with pytest.raises(CorpusError):
+        fresh_service.add_file(tmp_path / "blank.txt", "blank.txt")
+    # The uploads folder is now empty: a restart starts without uploads (it used to refuse).
+    again = Service(corpus=fresh_service.corpus, index=fresh_service.index)
+    assert not [d for d in again.documents() if d["uploaded"]] and not again.skipped
+    readme = tmp_path / "README.md"
+    readme.write_text("# Field notes\n\nAlpacas spit when annoyed.", encoding="utf-8")
+    again.add_file(readme, readme.name)
+    # An uploaded README.md is a document the user chose, not a description of the corpus.
+    third = Service(corpus=fresh_service.corpus, index=fresh_service.index)
+    assert [d["doc_id"] for d in third.documents() if d["uploaded"]] == ["upload:README.md"]
+    assert not third.skipped
