@@ -265,6 +265,11 @@ class Service:
             raise CorpusError(
                 f"{name}: unsupported file type; upload {', '.join(SUPPORTED_SUFFIXES)} files"
             )
+        if name.startswith("."):
+            # Hidden files are not corpus files (the staging copies below are hidden): indexed
+            # now, it would be dropped from the index at the next start.
+            raise CorpusError(f"{name}: a hidden file name (starting with '.'); rename it and "
+                              "upload it again")
         size = path.stat().st_size
         if size > MAX_UPLOAD_BYTES:
             raise CorpusError(

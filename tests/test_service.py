@@ -299,3 +299,8 @@ def test_restart_after_the_last_upload_went_and_with_an_uploaded_readme(fresh_se
     third = Service(corpus=fresh_service.corpus, index=fresh_service.index)
     assert [d["doc_id"] for d in third.documents() if d["uploaded"]] == ["upload:README.md"]
     assert not third.skipped
+    hidden = tmp_path / ".draft.txt"
+    hidden.write_text("Vicunas live in the Andes.", encoding="utf-8")
+    with pytest.raises(CorpusError, match="hidden file name"):  # a restart would drop it
+        third.add_file(hidden, hidden.name)
+    assert "upload:.draft.txt" not in third.retriever.documents
