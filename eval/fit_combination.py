@@ -85,17 +85,40 @@ def record(docs, questions, recorder=None, model=None) -> list[dict]:
     return rows
 
 
-def pick(rows: list[dict], comb: Combination, threshold: float) -> tuple[float, float]:
-    """HasAns F1 and NoAns accuracy of the best candidate under ``comb`` at ``threshold``."""
-    has, no = [], []
+def question_scores(rows: list[dict], comb: Combination, threshold: float) -> dict[str, float]:
+    """Each question's score under ``comb`` at ``threshold``: the answer's F1 for an answerable
+    question, 1 or 0 for an unanswerable one (withheld or not)."""
+    out = {}
     for r in rows:
         best = max(r["cands"], key=lambda c: comb.probability(c[1]), default=None)
         pred = best[0] if best and comb.probability(best[1]) >= threshold else None
-        if r["answers"]:
-            has.append(answer_scores(pred, r["answers"])[1])
-        else:
-            no.append(float(pred is None))
+        out[r["id"]] = answer_scores(pred, r["answers"])[1] if r["answers"] else float(pred is None)
+    return out
+
+
+def pick(rows: list[dict], comb: Combination, threshold: float) -> tuple[float, float]:
+    """HasAns F1 and NoAns accuracy of the best candidate under ``comb`` at ``threshold``."""
+    scores = question_scores(rows, comb, threshold)
+    has = [scores[r["id"]] for r in rows if r["answers"]]
+    no = [scores[r["id"]] for r in rows if not r["answers"]]
     return float(np.mean(has)), float(np.mean(no)) if no else 1.0
+
+
+def paired(base: dict[str, list[dict]], base_comb: Combination, sets: dict[str, list[dict]],
+           comb: Combination, half: bool) -> tuple[int, int]:
+    """Questions of one half (both benchmarks) that ``sets`` under ``comb`` answers better and
+    worse than ``base`` under ``base_comb``, each at its own threshold. A count, not a mean:
+    closeness weighs the seed set's half (49 questions) as much as SQuAD's (472), and a
+    candidate can win it on two seed questions while losing many more elsewhere."""
+    better = worse = 0
+    for name, rows in sets.items():
+        mine = question_scores([r for r in rows if r["calib"] == half], comb, comb.threshold)
+        theirs = question_scores([r for r in base[name] if r["calib"] == half], base_comb, base_comb.threshold)
+        for qid, score in mine.items():
+            if qid in theirs:
+                better += score > theirs[qid] + 1e-9
+                worse += score < theirs[qid] - 1e-9
+    return better, worse
 
 
 def fit(sets: dict[str, list[dict]], features=FEATURES) -> Combination:

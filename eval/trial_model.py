@@ -16,7 +16,10 @@ way the shipped model was measured:
    candidate (``eval/fit_combination.py``), and prints, beside the shipped model's figures,
    HasAns F1 / NoAns accuracy on each half at the operating threshold, with the shipped
    combination weights, refitted on the calibration halves, and with ``model_best``'s weight
-   searched again (as ``eval/fit_combination.py`` does), and closeness to the targets.
+   searched again (as ``eval/fit_combination.py`` does), closeness to the targets, and how many
+   questions each row answers better and worse than the shipped reader on each half (closeness
+   weighs the seed set's 49-question half like SQuAD's 472: a row can win it on two seed
+   questions while losing on many more; eval/README.md, thirteenth session).
 
 The shipped model's answers are read from ``eval/reports/combination-candidates.json`` when
 that file is there (``eval/fit_combination.py`` writes it too); delete it after changing the
@@ -82,15 +85,17 @@ def report(shipped_sets: dict, trial_sets: dict, shipped_json: dict) -> None:
     refit = dataclasses.replace(refit, threshold=float(
         max(grid, key=lambda t: (fc.closeness(trial_sets, refit, t, True), -t))))
     print("| model | combination | threshold | seeds calib | seeds test | SQuAD calib | SQuAD test "
-          "| closeness calib / test |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| closeness calib / test | questions better / worse than shipped, calib; test |")
+    print("|---|---|---|---|---|---|---|---|---|")
     searched = fc.with_model_best(trial_sets, shipped_comb, grid, fc.base_bias(shipped_json))
     for label, sets, kind, comb in (
             ("shipped", shipped_sets, "shipped weights", shipped_comb),
             ("trial", trial_sets, "shipped weights", shipped_comb),
             ("trial", trial_sets, "refit on the calibration halves", refit),
             ("trial", trial_sets, "shipped weights, model_best searched", searched)):
-        print(f"| {label} | {kind} | {comb.threshold:.2f} | " + " | ".join(rows_of(sets, comb, comb.threshold)) + " |")
+        (b1, w1), (b2, w2) = (fc.paired(shipped_sets, shipped_comb, sets, comb, half) for half in (True, False))
+        print(f"| {label} | {kind} | {comb.threshold:.2f} | " + " | ".join(rows_of(sets, comb, comb.threshold))
+              + f" | {b1} / {w1}; {b2} / {w2} |")
     print(f"refit: {refit}\nsearched: {searched}")
 
 

@@ -336,3 +336,34 @@ def test_searching_model_best_again_from_written_weights_finds_the_same_weights(
     assert drifted.model_best != first.model_best
     assert fc.base_bias({"bias": -3.0}) == -3.0
 
+
+
+def test_paired_counts_questions_each_at_its_own_threshold():
+    """eval/fit_combination.py's paired comparison (printed by eval/trial_model.py): per half,
+    how many questions a candidate answers better and worse than the shipped reader."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("fit_combination", ROOT / "eval" / "fit_combination.py")
+    fc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fc)
+    sure = {"model": 1.0}
+    unsure = {"model": 0.3}
+
+    def row(qid, calib, answers, cand, feats):
+        return {"id": qid, "calib": calib, "answers": answers, "cands": [(cand, feats)]}
+
+    base = {"b": [row("q1", True, ["Paris"], "Paris", unsure), row("q2", True, [], "Lyon", sure),
+                  row("q3", False, ["Rome"], "Milan", sure)]}
+    cand = {"b": [row("q1", True, ["Paris"], "Paris", unsure), row("q2", True, [], "Lyon", unsure),
+                  row("q3", False, ["Rome"], "Rome", sure)]}
+    comb = Combination(bias=0.0, model=1.0, rules=0.0, agree=0.0, threshold=0.6)  # p(0.3)=0.57, p(1)=0.73
+    low = Combination(bias=0.0, model=1.0, rules=0.0, agree=0.0, threshold=0.5)
+    # Under ``comb`` both withhold q1 (a tie); the candidate withholds the unanswerable q2.
+    assert fc.question_scores(cand["b"], comb, comb.threshold) == {"q1": 0.0, "q2": 1.0, "q3": 1.0}
+    assert fc.paired(base, comb, cand, comb, True) == (1, 0)
+    assert fc.paired(base, comb, cand, comb, False) == (1, 0)
+    # At the base's lower threshold the base answers q1: now the candidate is worse there.
+    assert fc.paired(base, low, cand, comb, True) == (1, 1)
+    assert fc.pick(cand["b"], comb, comb.threshold) == (0.5, 1.0)
