@@ -187,7 +187,8 @@ def _has_uploads(folder: Path) -> bool:
     only a staging file left by a crash) is no error: the service starts without uploads."""
     try:
         return folder.is_dir() and bool(corpus_files(folder, with_readme=True))
-    except CorpusError:
+    except CorpusError as exc:
+        log.info("no uploads to load: %s", exc)
         return False
 
 
