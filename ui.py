@@ -177,9 +177,13 @@ def render_documents(service: Service) -> str:
         f"<td>{'uploaded' if d['uploaded'] else 'seed'}</td></tr>"
         for d in service.documents()
     )
+    # Files of the corpus folder that are not indexed, and why (unreadable, empty, a README.md):
+    # a user who points the app at a folder should see here what it left out, not only in a log.
+    skipped = "".join(f"<li>{_e(f.name)}: {_e(f.reason)}</li>" for f in service.skipped)
     return (
         "<table class='qa-docs'><thead><tr><th>id</th><th>document</th><th>chars</th>"
         f"<th>origin</th></tr></thead><tbody>{rows}</tbody></table>"
+        + (f"<p>Not indexed:</p><ul class='qa-skipped'>{skipped}</ul>" if skipped else "")
     )
 
 

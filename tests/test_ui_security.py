@@ -265,3 +265,17 @@ def test_sources_panel_for_replies_that_are_messages(app_and_service):
     assert "&lt;b&gt;" not in ui.render_reply(service, reply) and "<b>Baidu" not in ui.render_reply(service, reply)
     hello = service.assistant.ask("hello")
     assert ui.render_sources(service, hello) == ui.render_corpus(service)
+
+
+def test_corpus_view_lists_the_files_left_out_escaped(tmp_path, encoder):
+    import ui
+    from qa.service import Service
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "seeds" / "<img src=x onerror=alert(1)>.txt").write_bytes(b"")
+    (tmp_path / "seeds" / "README.md").write_text("# About these articles", encoding="utf-8")
+    page = ui.render_documents(Service(corpus=tmp_path / "seeds", index=tmp_path / "index"))
+    assert "Not indexed:" in page and "README.md: a folder&#x27;s README.md describes" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in page and "<img" not in page
+    plain = ui.render_documents(Service(corpus=SEEDS, index=tmp_path / "index2"))
+    assert "Not indexed" not in plain and plain.count("<tr>") == 6  # header and 5 seeds
