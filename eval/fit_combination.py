@@ -139,12 +139,18 @@ def fit(sets: dict[str, list[dict]], features=FEATURES) -> Combination:
                        **{name: 0.0 for name in FEATURES if name not in features})
 
 
+def target_ratio(has: float, no: float, targets: tuple[float, float]) -> float:
+    """The worse of HasAns F1 / its target and NoAns accuracy / its target, capped at 1 (both
+    met). The one closeness rule, here and in eval/joint_threshold.py."""
+    return min(has / targets[0], no / targets[1], 1.0)
+
+
 def closeness(sets: dict[str, list[dict]], comb: Combination, t: float, half: bool) -> float:
     """Mean over benchmarks of the worse ratio to target (1.0 = both targets met)."""
     out = []
     for name, rows in sets.items():
         has, no = pick([r for r in rows if r["calib"] == half], comb, t)
-        out.append(min(has / TARGETS[name][0], no / TARGETS[name][1], 1.0))
+        out.append(target_ratio(has, no, TARGETS[name]))
     return float(np.mean(out))
 
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
-from fit_combination import TARGETS  # noqa: E402
+from fit_combination import TARGETS, target_ratio  # noqa: E402
 from qa.evaluation import QuestionResult, split, summarize  # noqa: E402
 
 GRID = np.round(np.arange(0.0, 0.8, 0.01), 2)
@@ -59,7 +59,7 @@ def balanced(results, t: float, targets=None) -> float:
 
 def closeness(results, t: float, targets: tuple[float, float]) -> float:
     m = summarize(results, t)
-    return min(m["answerable_f1"] / targets[0], m["unanswerable_accuracy"] / targets[1], 1.0)
+    return target_ratio(m["answerable_f1"], m["unanswerable_accuracy"], targets)
 
 
 def choose(sets, criterion) -> float:
